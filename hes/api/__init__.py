@@ -1,0 +1,1 @@
+"""HTTP API: thin routers (parse, call a service, shape the answer)."""

@@ -1,0 +1,96 @@
+"""Injectable pieces shared by every router: runtime, session, caller and role checks, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hes.db.enums import Role
+from hes.errors import AuthenticationFailed, PermissionDenied
+from hes.runtime import Runtime
+from hes.services import auth
+from hes.services.listing import Pagination
+from hes.services.principal import Principal
+
+# Marker read by the authorization-matrix test: every route carries one access rule.
+ACCESS_RULE_ATTRIBUTE = "hes_access_rule"
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The process's Runtime, created in the app lifespan."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """A database session for one request; services commit, anything uncommitted is rolled back."""
+    async with runtime.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
+
+
+async def current_principal(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The signed-in caller.
+
+    Raises:
+        AuthenticationFailed: no bearer token, or an invalid, expired or revoked one.
+    """
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed("missing bearer token")
+    return await auth.principal_for(session, runtime.settings, credentials.credentials)
+
+
+def _roles(*allowed: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    allowed_set = frozenset(allowed)
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed_set:
+            raise PermissionDenied(f"role {principal.role} may not do this")
+        return principal
+
+    setattr(check, ACCESS_RULE_ATTRIBUTE, allowed_set)
+    return check
+
+
+async def _anyone() -> None:
+    """Explicitly public: health, metrics scrape, login, refresh, templates of nothing secret."""
+
+
+setattr(_anyone, ACCESS_RULE_ATTRIBUTE, "public")
+
+AnyUser = Annotated[Principal, Depends(_roles(Role.ADMIN, Role.OPERATOR, Role.VIEWER, Role.CUSTOMER))]
+Staff = Annotated[Principal, Depends(_roles(Role.ADMIN, Role.OPERATOR, Role.VIEWER))]
+Operator = Annotated[Principal, Depends(_roles(Role.ADMIN, Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(_roles(Role.ADMIN))]
+PUBLIC = Depends(_anyone)
+
+
+def pagination(
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1")] = 1,
+    limit: Annotated[int, Query(ge=1, le=500, description="Records per page")] = 50,
+) -> Pagination:
+    """The `page` and `limit` query parameters."""
+    return Pagination(page=page, limit=limit)
+
+
+PaginationDep = Annotated[Pagination, Depends(pagination)]
+SortQuery = Annotated[
+    str | None, Query(max_length=200, description="Comma-separated fields; '-' prefix sorts descending")
+]
+SearchQuery = Annotated[str | None, Query(max_length=100, description="Free text on numbers and names")]
+AreaQuery = Annotated[str | None, Query(max_length=120, description="Area code or name")]

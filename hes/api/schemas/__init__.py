@@ -1,0 +1,1 @@
+"""Wire schemas (camelCase JSON), one module per resource."""

@@ -1,0 +1,63 @@
+"""Builds the ASGI application and runs its services in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from hes import __version__
+from hes.api.errors import install_error_handlers
+from hes.api.main import api_router
+from hes.api.metrics import RequestMetrics
+from hes.config import Settings
+from hes.runtime import Runtime
+from hes.services import users
+
+logger = logging.getLogger(__name__)
+
+
+def _operation_id(route: APIRoute) -> str:
+    """`<tag>-<route name>`: stable method names for the generated TypeScript client."""
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The HES Core ASGI app; the database must already be migrated (`hes db upgrade`)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.from_settings(settings)
+        app.state.runtime = runtime
+        async with runtime.sessions() as session:
+            await users.ensure_first_admin(session, settings.admin_username, settings.admin_password)
+        logger.info("HES Core %s started (%s)", __version__, runtime.engine.dialect.name)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="HES Core",
+        version=__version__,
+        description="Head-end system for smart electricity meters",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    app.add_middleware(RequestMetrics)
+    install_error_handlers(app)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,122 @@
+"""The `hes` console command: serve, db, user (and more as capabilities land)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from hes.config import Settings
+from hes.db.enums import Role
+from hes.db.migrate import downgrade, upgrade
+from hes.errors import HESError
+from hes.runtime import Runtime
+from hes.security.passwords import generate_password
+from hes.services import users
+
+logger = logging.getLogger("hes")
+T = TypeVar("T")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from hes.app import create_app
+
+    if not args.no_migrate:
+        upgrade(settings.resolved_database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> None:
+    if args.action == "upgrade":
+        upgrade(settings.resolved_database_url, args.revision or "head")
+    else:
+        downgrade(settings.resolved_database_url, args.revision or "-1")
+    print(f"database {args.action}d")
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The new account's password and whether it was generated (then it is printed once)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    if sys.stdin.isatty() and not args.generate_password:
+        return getpass.getpass("password: "), False
+    return generate_password(), True
+
+
+def _user_create(settings: Settings, args: argparse.Namespace) -> None:
+    password, generated = _read_password(args)
+    new_user = users.NewUser(args.username, password, Role(args.role), full_name=args.full_name)
+    user = _run(settings, lambda runtime: _create_user(runtime, new_user))
+    print(f"created {user.role} {user.username!r}")
+    if generated:
+        print(f"password (shown once, store it now): {password}")
+
+
+async def _create_user(runtime: Runtime, new_user: users.NewUser) -> Any:
+    async with runtime.sessions() as session:
+        return await users.create_user(session, users.SYSTEM_ACTOR, new_user)
+
+
+def _run(settings: Settings, work: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
+    """Migrate, then run one coroutine with a Runtime."""
+    upgrade(settings.resolved_database_url)
+
+    async def main() -> T:
+        runtime = Runtime.from_settings(settings)
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar of `hes`."""
+    parser = argparse.ArgumentParser(prog="hes", description="HES Core head-end system")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database and start the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-migrate", action="store_true", help="do not run migrations first")
+    serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(handler=_db)
+
+    user = commands.add_parser("user", help="user accounts").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create an account (the first admin, for example)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", choices=[role.value for role in Role], required=True)
+    create.add_argument("--full-name")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create.add_argument("--generate-password", action="store_true", help="generate one and print it once")
+    create.set_defaults(handler=_user_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `hes` command."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        args.handler(settings, args)
+    except HESError as error:
+        problems = "; ".join(f"{p.field}: {p.message}" for p in error.problems)
+        sys.exit(f"error: {error.message}{' (' + problems + ')' if problems else ''}")

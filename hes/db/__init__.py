@@ -1,0 +1,1 @@
+"""Storage: tables, engine, migrations; SQL lives in `hes.db.store`."""

@@ -1,0 +1,1 @@
+"""Passwords, tokens, encryption of secrets at rest, and rate limits."""
