@@ -6,8 +6,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.environment import NameFilterParentNames, NameFilterType
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Monthly partitions of `readings` (PostgreSQL) are created at run time, not declared in the models.
+_PARTITION_PREFIX = "readings_"
+
+
+def include_name(name: str | None, type_: NameFilterType, _parent_names: NameFilterParentNames) -> bool:
+    """Alembic filter: compare declared tables, not the run-time partitions of readings."""
+    return not (type_ == "table" and name is not None and name.startswith(_PARTITION_PREFIX))
 
 
 def alembic_config(database_url: str) -> Config:
