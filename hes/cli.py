@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from hes.config import Settings
 from hes.db.enums import Role
 from hes.db.migrate import downgrade, upgrade
+from hes.demo import FleetSummary, load_sample_fleet
 from hes.errors import HESError
 from hes.runtime import Runtime
 from hes.security.passwords import generate_password
@@ -36,6 +37,34 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    """Migrate, make sure an admin exists (printing a generated password once), load the sample fleet, serve."""
+    summary, admin_password = _run(settings, _prepare_demo)
+    print(
+        f"sample fleet: {summary.areas} areas, {summary.sim_cards} SIM cards, "
+        f"{summary.customers} customers, {summary.meters} meters added"
+    )
+    if admin_password:
+        print(f"admin user {settings.admin_username!r}, password (shown once, store it now): {admin_password}")
+    else:
+        print("an administrator already exists; sign in with your password (or `hes user create`)")
+    print(f"HES Core on http://localhost:{args.port or settings.port}  (API docs at /docs)", flush=True)
+    args.no_migrate = True
+    _serve(settings, args)
+
+
+async def _prepare_demo(runtime: Runtime) -> tuple[FleetSummary, str | None]:
+    """The first admin (password generated unless HES_ADMIN_PASSWORD is set) and the sample fleet."""
+    settings = runtime.settings
+    generated = None if settings.admin_password else generate_password()
+    async with runtime.sessions() as session:
+        admin = await users.ensure_first_admin(
+            session, settings.admin_username, settings.admin_password or str(generated)
+        )
+    summary = await load_sample_fleet(runtime.sessions)
+    return summary, generated if admin is not None else None
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> None:
@@ -93,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-migrate", action="store_true", help="do not run migrations first")
     serve.set_defaults(handler=_serve)
+
+    demo = commands.add_parser("demo", help="admin + sample fleet on the configured database, then serve")
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
+    demo.set_defaults(handler=_demo)
 
     db = commands.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade"])
