@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     Enum as SAEnum,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hes.db.enums import (
     AlertStatus,
@@ -199,6 +199,11 @@ class Meter(_Timestamps, Base):
     dlms_authentication_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     dlms_block_cipher_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     dlms_invocation_counter: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    # lazy="raise": an async session cannot load on attribute access; the meter store loads these explicitly.
+    area: Mapped[Area | None] = relationship(lazy="raise")
+    customer: Mapped[Customer | None] = relationship(lazy="raise")
+    sim_card: Mapped[SimCard | None] = relationship(lazy="raise")
 
 
 class MeterAssignment(Base):
