@@ -39,7 +39,7 @@ async def login(session: AsyncSession, settings: Settings, username: str, passwo
     user.last_login_at = utc_now()
     audit.record(session, user.username, "login", "user", user.id)
     await session.commit()
-    return _issue_pair(user, settings)
+    return issue_pair(user, settings)
 
 
 async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
@@ -52,7 +52,7 @@ async def refresh(session: AsyncSession, settings: Settings, refresh_token: str)
     user = await users.by_id(session, claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
         raise AuthenticationFailed("refresh token revoked")
-    return _issue_pair(user, settings)
+    return issue_pair(user, settings)
 
 
 async def principal_for(session: AsyncSession, settings: Settings, access_token: str) -> Principal:
@@ -74,7 +74,8 @@ async def principal_for(session: AsyncSession, settings: Settings, access_token:
     )
 
 
-def _issue_pair(user: User, settings: Settings) -> TokenPair:
+def issue_pair(user: User, settings: Settings) -> TokenPair:
+    """A fresh access and refresh token for `user` at its current token version."""
     secret = settings.resolved_jwt_secret
     access_lifetime = timedelta(minutes=settings.access_token_minutes)
     access = new_claims(user.id, user.username, user.role, user.token_version, TokenKind.ACCESS, access_lifetime)

@@ -1,4 +1,4 @@
-"""/api/auth: login, refresh, me."""
+"""/api/auth: login, refresh, me, and changing one's own password."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 
 from hes.api.deps import PUBLIC, AnyUser, RuntimeDep, SessionDep
 from hes.api.schemas.auth import LoginRequest, MeAnswer, RefreshRequest, TokenAnswer, UserSummary
-from hes.services import auth
+from hes.api.schemas.users import OwnPasswordChange
+from hes.services import auth, users
 from hes.services.auth import TokenPair
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -45,3 +46,19 @@ async def me(principal: AnyUser) -> MeAnswer:
         customer_id=principal.customer_id,
         area_ids=sorted(principal.area_ids),
     )
+
+
+@router.post("/password", response_model=TokenAnswer)
+async def change_password(
+    body: OwnPasswordChange, request: Request, session: SessionDep, runtime: RuntimeDep, principal: AnyUser
+) -> TokenAnswer:
+    """Change your own password; every earlier token stops working, and this answer carries fresh ones.
+
+    Rate-limited like login, so a stolen access token cannot be used to guess the current password.
+    """
+    client_address = request.client.host if request.client else "unknown"
+    await runtime.login_limiter.check(client_address, principal.username)
+    pair = await users.change_own_password(
+        session, runtime.settings, principal, body.current_password, body.new_password
+    )
+    return _answer(pair)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hes.db.store.listing import fetch_page
 from hes.db.tables import AuditEntry
 
 
@@ -38,6 +39,7 @@ async def page(
     limit: int,
     actor: str | None = None,
     entity: str | None = None,
+    action: str | None = None,
     since: datetime | None = None,
 ) -> tuple[list[AuditEntry], int]:
     """Newest audit rows first, filtered, with the total count."""
@@ -46,8 +48,9 @@ async def page(
         query = query.where(AuditEntry.actor == actor)
     if entity:
         query = query.where(AuditEntry.entity == entity)
+    if action:
+        query = query.where(AuditEntry.action == action)
     if since:
         query = query.where(AuditEntry.at >= since)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
-    return list(rows), int(total or 0)
+    # The id breaks ties between rows written in the same instant, in the order they were written.
+    return await fetch_page(session, query, [AuditEntry.at.desc(), AuditEntry.id.desc()], offset, limit)
