@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher, profiles
 from asgi_lifespan import LifespanManager
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from hes.db.enums import Role
 from hes.db.migrate import upgrade
 from hes.db.tables import Base
 from hes.runtime import Runtime
+from hes.security import passwords
 from hes.services import users
 
 POSTGRES_ADMIN_DSN = os.environ.get("HES_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -30,6 +32,17 @@ if os.environ.get("HES_TEST_BACKENDS"):
     BACKENDS = os.environ["HES_TEST_BACKENDS"].split(",")
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id with its cheapest parameters: hundreds of test logins would otherwise dominate the run.
+
+    Hashes keep their parameters, so verification is unchanged; the production profile is the module default.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        yield
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -33,6 +33,7 @@ def test_unknown_user_costs_a_hash_check(monkeypatch: pytest.MonkeyPatch) -> Non
     # Spy on the hasher (argon2-cffi, not our code): the unknown-user path must do the same work.
     checked: list[str] = []
     real_verify = PasswordHasher.verify
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher())  # production parameters (conftest uses cheap ones)
 
     def counting_verify(self: PasswordHasher, stored: str, password: str) -> bool:
         checked.append(stored)
