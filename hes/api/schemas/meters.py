@@ -51,7 +51,9 @@ ClientAddress = Annotated[int, Field(ge=1, le=0xFFFF)]
 ServerAddress = Annotated[int, Field(ge=0, le=0xFFFF)]
 # The HDLC lower (physical) address has 14 bits (IEC 62056-46 6.4.2.2).
 PhysicalAddress = Annotated[int, Field(ge=0, le=0x3FFF)]
-SecuritySuite = Annotated[int, Field(ge=0, le=2)]
+# Suites 0 and 1 use AES-128 keys; suite 2 (AES-256, IEC 62056-5-3 9.2.3.6) would need 64-hex-digit keys
+# and is not offered until the DLMS engine supports it.
+SecuritySuite = Annotated[int, Field(ge=0, le=1)]
 _DLMS_SECRETS = ("password", "authentication_key", "block_cipher_key")
 
 

@@ -336,7 +336,7 @@ BAD_BODIES: list[tuple[dict[str, Any], set[str]]] = [
     ({"meterNumber": "OK-1", "relayState": "connected"}, {"body.relayState"}),
     ({"meterNumber": "OK-1", "installedAt": "2024-01-01T00:00:00"}, {"body.installedAt"}),
     ({"meterNumber": "OK-1", "customerId": "abc", "areaId": -1}, {"body.customerId", "body.areaId"}),
-    ({"meterNumber": "OK-1", "dlms": {"securitySuite": 3}}, {"body.dlms.securitySuite"}),
+    ({"meterNumber": "OK-1", "dlms": {"securitySuite": 2}}, {"body.dlms.securitySuite"}),
     ({"meterNumber": "OK-1", "dlms": {"authenticationKey": "00112233"}}, {"body.dlms.authenticationKey"}),
     ({"meterNumber": "OK-1", "dlms": {"blockCipherKey": "Z" * 32}}, {"body.dlms.blockCipherKey"}),
     ({"meterNumber": "OK-1", "dlms": {"systemTitle": "XYZ"}}, {"body.dlms.systemTitle"}),
