@@ -35,5 +35,6 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and the rate limiter's background task."""
+        self.login_limiter.close()
         await self.engine.dispose()

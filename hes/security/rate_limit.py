@@ -14,7 +14,8 @@ class LoginRateLimiter:
 
     def __init__(self, limit: str, storage_url: str) -> None:
         self._item = parse(limit)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(_async_url(storage_url)))
+        self._storage = storage_from_string(_async_url(storage_url))
+        self._limiter = MovingWindowRateLimiter(self._storage)
 
     async def check(self, client_address: str, username: str) -> None:
         """Count one attempt.
@@ -26,6 +27,12 @@ class LoginRateLimiter:
         by_username = await self._limiter.hit(self._item, "login-username", username.lower())
         if not (by_address and by_username):
             raise TooManyRequests(f"too many login attempts; limit is {self._item}, try again later")
+
+    def close(self) -> None:
+        """Stop the in-memory storage's expiry task, which `limits` leaves running (Redis storage has none)."""
+        timer = getattr(self._storage, "timer", None)
+        if timer is not None and not timer.done():
+            timer.cancel()
 
 
 def _async_url(storage_url: str) -> str:
