@@ -16,7 +16,7 @@ from hes.api.main import api_router
 from hes.api.metrics import RequestMetrics
 from hes.config import Settings
 from hes.runtime import Runtime
-from hes.services import users
+from hes.services import readings, users
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         async with runtime.sessions() as session:
             await users.ensure_first_admin(session, settings.admin_username, settings.admin_password)
+        await readings.ensure_partitions_at_startup(runtime.sessions)
         logger.info("HES Core %s started (%s)", __version__, runtime.engine.dialect.name)
         try:
             yield
