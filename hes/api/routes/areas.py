@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from hes.api.deps import Operator, PaginationDep, SearchQuery, SessionDep, SortQuery, Staff
 from hes.api.schemas.areas import AreaCreate, AreaOut, AreaUpdate
-from hes.api.schemas.common import Page
+from hes.api.schemas.common import Page, page_of
 from hes.services import areas
 from hes.services.areas import AreaFields
 
@@ -26,12 +26,7 @@ async def list_areas(
 ) -> Page[AreaOut]:
     """Areas, paginated; `search` matches code and name."""
     listing = await areas.list_areas(session, principal, pagination, search, sort, parent_id)
-    return Page[AreaOut](
-        items=[AreaOut.model_validate(area) for area in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, AreaOut.model_validate)
 
 
 @router.get("/{area_id}", response_model=AreaOut)

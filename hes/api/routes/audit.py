@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from hes.api.deps import Admin, PaginationDep, SessionDep
 from hes.api.schemas.audit import AuditEntryOut
-from hes.api.schemas.common import Page
+from hes.api.schemas.common import Page, page_of
 from hes.services import audit
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -27,9 +27,4 @@ async def list_audit_entries(
 ) -> Page[AuditEntryOut]:
     """Changes made through HES Core, newest first."""
     listing = await audit.list_entries(session, pagination, actor=actor, entity=entity, action=action, since=since)
-    return Page[AuditEntryOut](
-        items=[AuditEntryOut.model_validate(entry) for entry in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, AuditEntryOut.model_validate)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from hes.api.deps import AnyUser, AreaQuery, Operator, PaginationDep, SearchQuery, SessionDep, SortQuery
-from hes.api.schemas.common import Page
+from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
 from hes.api.schemas.meters import AssignmentOut, MeterOut, RemovalOut
 from hes.db.enums import CustomerStatus, CustomerType
@@ -32,12 +32,7 @@ async def list_customers(
     """Customers, paginated; `search` matches account number, name, phone and e-mail; a customer sees theirs."""
     filters = CustomerFilters(area, customer_status, customer_type)
     listing = await customers.list_customers(session, principal, pagination, filters, search, sort)
-    return Page[CustomerOut](
-        items=[CustomerOut.model_validate(customer) for customer in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, CustomerOut.model_validate)
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)
@@ -57,12 +52,7 @@ async def list_customer_meters(
 ) -> Page[MeterOut]:
     """Meters supplying the customer now."""
     listing = await customers.customer_meters(session, principal, customer_id, pagination, search, sort)
-    return Page[MeterOut](
-        items=[MeterOut.model_validate(meter) for meter in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, MeterOut.model_validate)
 
 
 @router.get("/{customer_id}/assignments", response_model=Page[AssignmentOut])
@@ -71,12 +61,7 @@ async def list_customer_assignments(
 ) -> Page[AssignmentOut]:
     """Every meter that supplied the customer, and when; newest first."""
     listing = await customers.customer_history(session, principal, customer_id, pagination)
-    return Page[AssignmentOut](
-        items=[AssignmentOut.model_validate(row) for row in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, AssignmentOut.model_validate)
 
 
 @router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)

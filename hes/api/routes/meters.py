@@ -16,7 +16,7 @@ from hes.api.deps import (
     SessionDep,
     SortQuery,
 )
-from hes.api.schemas.common import Page
+from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.meters import (
     AssignmentOut,
     MeterCreate,
@@ -50,12 +50,7 @@ async def list_meters(
     """Meters, paginated; `search` matches meter number and concentrator id; a customer sees their own."""
     filters = MeterFilters(area, meter_status, brand, meter_type, connection_mode, customer_id, concentrator_id)
     listing = await meters.list_meters(session, principal, pagination, filters, search, sort)
-    return Page[MeterOut](
-        items=[MeterOut.model_validate(meter) for meter in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, MeterOut.model_validate)
 
 
 @router.get("/{meter_id}", response_model=MeterOut)
@@ -70,12 +65,7 @@ async def list_meter_assignments(
 ) -> Page[AssignmentOut]:
     """The meter's customer and SIM card history, newest first."""
     listing = await meters.meter_history(session, principal, meter_id, pagination)
-    return Page[AssignmentOut](
-        items=[AssignmentOut.model_validate(row) for row in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, AssignmentOut.model_validate)
 
 
 @router.post("", response_model=MeterOut, status_code=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hes.api.deps import AnyUser, PaginationDep, SessionDep
-from hes.api.schemas.common import Page
+from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.readings import ObisText, QueryTime, ReadingOut
 from hes.services import readings
 
@@ -34,12 +34,7 @@ async def list_readings(
 ) -> Page[ReadingOut]:
     """A meter's readings, newest first; filter by OBIS code and time range."""
     listing = await readings.list_readings(session, principal, meter_id, pagination, obis, start, end)
-    return Page[ReadingOut](
-        items=[ReadingOut.of(view) for view in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, ReadingOut.of)
 
 
 @router.get("/{meter_id}/readings/latest", response_model=list[ReadingOut])

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from hes.api.deps import AreaQuery, Operator, PaginationDep, SearchQuery, SessionDep, SortQuery, Staff
-from hes.api.schemas.common import Page
+from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.meters import AssignmentOut, RemovalOut
 from hes.api.schemas.sims import SimCreate, SimOut, SimUpdate
 from hes.db.enums import SimStatus
@@ -32,12 +32,7 @@ async def list_sims(
     """SIM cards, paginated; `search` matches SIM number, ICCID, IMSI and MSISDN; `area` is the meter's area."""
     filters = SimFilters(area, sim_status, provider, assigned)
     listing = await sims.list_sims(session, principal, pagination, filters, search, sort)
-    return Page[SimOut](
-        items=[SimOut.of(view) for view in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, SimOut.of)
 
 
 @router.get("/{sim_id}", response_model=SimOut)
@@ -52,12 +47,7 @@ async def list_sim_assignments(
 ) -> Page[AssignmentOut]:
     """Every meter the SIM card served, and when; newest first."""
     listing = await sims.sim_history(session, principal, sim_id, pagination)
-    return Page[AssignmentOut](
-        items=[AssignmentOut.model_validate(row) for row in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, AssignmentOut.model_validate)
 
 
 @router.post("", response_model=SimOut, status_code=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, status
 
 from hes.api.deps import Admin, PaginationDep, SearchQuery, SessionDep, SortQuery
-from hes.api.schemas.common import Page
+from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.users import PasswordSet, UserCreate, UserOut, UserUpdate, UserWithPassword
 from hes.db.enums import Role
 from hes.services import users
@@ -28,12 +28,7 @@ async def list_users(
 ) -> Page[UserOut]:
     """Accounts, paginated; `search` matches username, full name and e-mail."""
     listing = await users.list_users(session, pagination, role=role, search=search, is_active=is_active, sort=sort)
-    return Page[UserOut](
-        items=[UserOut.of(details) for details in listing.items],
-        total=listing.total,
-        page=pagination.page,
-        limit=pagination.limit,
-    )
+    return page_of(listing, UserOut.of)
 
 
 @router.get("/{user_id}", response_model=UserOut)

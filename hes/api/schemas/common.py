@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from hes.services.listing import Listing
+
 ItemT = TypeVar("ItemT")
+RecordT = TypeVar("RecordT")
 
 
 class CamelModel(BaseModel):
@@ -48,6 +52,16 @@ class Page(CamelModel, Generic[ItemT]):
     total: int
     page: int
     limit: int
+
+
+def page_of(listing: Listing[RecordT], to_wire: Callable[[RecordT], ItemT]) -> Page[ItemT]:
+    """A service's Listing as the wire's Page envelope, each record shaped by `to_wire`."""
+    return Page[ItemT](
+        items=[to_wire(record) for record in listing.items],
+        total=listing.total,
+        page=listing.pagination.page,
+        limit=listing.pagination.limit,
+    )
 
 
 class ErrorBody(BaseModel):
