@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from hes import validation
 from hes.api.schemas.common import CamelModel, InputModel, UpdateModel
-from hes.api.schemas.meters import NoMarkup, Text60
+from hes.api.schemas.fields import NoMarkup, Text60
 from hes.db.enums import CustomerStatus, CustomerType
 from hes.services.customers import CustomerFields
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
-from hes import validation
 from hes.api.schemas.common import CamelModel, InputModel, UpdateModel
+from hes.api.schemas.fields import Identifier32, IpAddress, MeterNumber, Port, Text40, Text60
 from hes.db.enums import (
     AssignmentKind,
     ConnectionMode,
@@ -24,23 +23,6 @@ from hes.db.enums import (
 from hes.db.tables import Meter
 from hes.services.meters import MeterFields
 
-# Markup and control characters have no place in names and labels; refusing them keeps stored text inert.
-_MARKUP = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _no_markup(value: str) -> str:
-    if _MARKUP.search(value):
-        raise ValueError("must not contain '<', '>' or control characters")
-    return value
-
-
-NoMarkup = AfterValidator(_no_markup)
-MeterNumber = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(validation.meter_number)]
-IpAddress = Annotated[str, StringConstraints(min_length=1, max_length=45), AfterValidator(validation.ip_address)]
-Identifier32 = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_/.]*$")]
-Text40 = Annotated[str, StringConstraints(min_length=1, max_length=40), NoMarkup]
-Text60 = Annotated[str, StringConstraints(min_length=1, max_length=60), NoMarkup]
-Port = Annotated[int, AfterValidator(validation.port)]
 # AES-128 keys (IEC 62056-5-3 security suite 0) as 32 hex digits.
 AesKey = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{32}$")]
 # The server system title: 8 octets (IEC 62056-5-3 4.3.4), 3 of them the manufacturer's FLAG id.

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from hes import validation
 from hes.api.schemas.common import CamelModel, InputModel, UpdateModel
-from hes.api.schemas.meters import Identifier32, IpAddress, Text60
+from hes.api.schemas.fields import Identifier32, IpAddress, Text60
 from hes.db.enums import SimStatus
 from hes.services.sims import SimFields, SimView
 
