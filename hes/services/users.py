@@ -130,7 +130,7 @@ async def ensure_first_admin(session: AsyncSession, username: str, password: str
     except (DBAPIError, OSError) as error:
         logger.warning("could not check for a first administrator, the database is unavailable: %s", error)
         return None
-    logger.info("created the first administrator %r from HES_ADMIN_PASSWORD", username)
+    logger.info("created the first administrator %r", username)
     return admin
 
 
