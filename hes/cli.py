@@ -8,16 +8,18 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from hes.config import Settings
 from hes.db.enums import Role
 from hes.db.migrate import downgrade, upgrade
 from hes.demo import FleetSummary, load_sample_fleet
-from hes.errors import HESError
+from hes.errors import HESError, InvalidInput, Problem
 from hes.runtime import Runtime
 from hes.security.passwords import generate_password
 from hes.services import users
+from hes.services.imports import ImportEntity, ImportMode, ImportReport, import_csv
+from hes.services.principal import Principal
 
 logger = logging.getLogger("hes")
 T = TypeVar("T")
@@ -98,6 +100,40 @@ async def _create_user(runtime: Runtime, new_user: users.NewUser) -> Any:
         return await users.create_user(session, users.SYSTEM_ACTOR, new_user)
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> None:
+    entity, mode = ImportEntity(args.entity), ImportMode(args.mode)
+    try:
+        source = open(args.file, "rb")  # noqa: SIM115 (closed below)
+    except OSError as error:
+        sys.exit(f"error: cannot read {args.file}: {error.strerror}")
+    try:
+        with source:
+            report = _run(settings, lambda runtime: _import_file(runtime, entity, source, mode, args.dry_run))
+    except InvalidInput as error:
+        for problem in error.problems:
+            print(_problem_line(problem), file=sys.stderr)
+        sys.exit(f"error: {error.message}")
+    written = "would import" if report.dry_run else "imported"
+    print(f"{report.entity}: {report.total_rows} rows, {written} {report.imported}, failed {report.failed}")
+    for problem in report.errors:
+        print(_problem_line(problem))
+
+
+async def _import_file(
+    runtime: Runtime, entity: ImportEntity, source: IO[bytes], mode: ImportMode, dry_run: bool
+) -> ImportReport:
+    # The system actor: the CLI is run by whoever administers the server, with full rights.
+    principal = Principal(user_id=0, username=users.SYSTEM_ACTOR, role=Role.ADMIN)
+    async with runtime.sessions() as session:
+        return await import_csv(session, principal, entity, source, mode=mode, dry_run=dry_run)
+
+
+def _problem_line(problem: Problem) -> str:
+    where = ", ".join(part for part in (f"row {problem.row}" if problem.row else "", problem.field or "") if part)
+    value = getattr(problem, "value", None)
+    return f"{where or 'file'}: {problem.message}" + (f" ({value!r})" if value is not None else "")
+
+
 def _run(settings: Settings, work: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
     """Migrate, then run one coroutine with a Runtime."""
     upgrade(settings.resolved_database_url)
@@ -141,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     create.add_argument("--generate-password", action="store_true", help="generate one and print it once")
     create.set_defaults(handler=_user_create)
+
+    bulk = commands.add_parser("import", help="import a CSV file of customers, meters or SIM cards")
+    bulk.add_argument("entity", choices=[entity.value for entity in ImportEntity])
+    bulk.add_argument("file", help="CSV file laid out like the template (GET /api/templates/<entity>)")
+    bulk.add_argument("--mode", choices=[mode.value for mode in ImportMode], default=ImportMode.ALL_OR_NOTHING.value)
+    bulk.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    bulk.set_defaults(handler=_import)
     return parser
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hes.api.routes import areas, auth, health
+from hes.api.routes import areas, audit, auth, customers, health, imports, meters, readings, sims, users
 
 api_router = APIRouter()
-for module in (health, auth, areas):
+for module in (health, auth, areas, users, audit, imports, meters, customers, sims, readings):
     api_router.include_router(module.router)
