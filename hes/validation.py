@@ -18,6 +18,13 @@ _DIGITS = re.compile(r"^\d+$")
 _SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE]\+?\d+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{7,20}$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+# Markup and control characters (tab and line breaks allowed) have no place in names and labels; refusing them
+# keeps stored text inert wherever it is shown.
+_MARKUP = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# An access point name is dot-separated labels of letters, digits and hyphens (3GPP TS 23.003 9.1).
+_APN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+# A monthly cap above 10 TB is a unit mistake (bytes typed as MB).
+MAX_DATA_LIMIT_MB = 10_000_000
 
 
 def meter_number(value: str) -> str:
@@ -110,6 +117,20 @@ def calendar_date(value: str) -> date:
         except ValueError:
             continue
     raise ValueError("a date is YYYY-MM-DD (or DD/MM/YYYY)")
+
+
+def plain_text(value: str) -> str:
+    """A name or label: no '<', '>' or control characters."""
+    if _MARKUP.search(value):
+        raise ValueError("must not contain '<', '>' or control characters")
+    return value
+
+
+def apn(value: str) -> str:
+    """An access point name: letters, digits, '.' and '-', starting with a letter or digit."""
+    if not _APN.match(value):
+        raise ValueError("an APN is letters, digits, '.' and '-', starting with a letter or digit")
+    return value
 
 
 def _refuse_scientific(value: str) -> None:

@@ -16,10 +16,8 @@ from hes.services.sims import SimFields, SimView
 Iccid = Annotated[str, StringConstraints(min_length=1, max_length=22), AfterValidator(validation.iccid)]
 Imsi = Annotated[str, StringConstraints(min_length=1, max_length=15), AfterValidator(validation.imsi)]
 Msisdn = Annotated[str, StringConstraints(min_length=1, max_length=20), AfterValidator(validation.msisdn)]
-# An access point name is dot-separated labels of letters, digits and hyphens (3GPP TS 23.003 9.1).
-Apn = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.\-]*)$")]
-# Monthly data cap; 10 TB is far beyond any meter's use and catches unit mistakes (bytes typed as MB).
-DataLimit = Annotated[int, Field(ge=0, le=10_000_000)]
+Apn = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(validation.apn)]
+DataLimit = Annotated[int, Field(ge=0, le=validation.MAX_DATA_LIMIT_MB)]
 
 
 class _SimInput(InputModel):

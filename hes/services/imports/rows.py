@@ -21,9 +21,6 @@ EnumT = TypeVar("EnumT", bound=Enum)
 
 _INT32_MAX = 2**31 - 1
 _SPELLING_NOISE = re.compile(r"[\s_\-/.]+")
-# Same rule as the REST schemas: markup and control characters (tab and line breaks allowed) have no place in
-# names and labels; refusing them keeps stored text inert wherever it is shown.
-_MARKUP = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def max_length(column: InstrumentedAttribute[Any]) -> int:
@@ -84,10 +81,11 @@ class Cells:
         if len(value) > limit:
             self.fail(column, f"longer than {limit} characters", value)
             return None
-        if _MARKUP.search(value):
-            self.fail(column, "must not contain '<', '>' or control characters", value)
+        try:
+            return validation.plain_text(value)
+        except ValueError as error:
+            self.fail(column, str(error), value)
             return None
-        return value
 
     def check(
         self, column: str, checker: Callable[[str], T], *, required: bool = False, limit: int | None = None

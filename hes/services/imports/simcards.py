@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,22 +29,18 @@ _status = choice(spellings_of(SimStatus, enabled=SimStatus.ACTIVE, disabled=SimS
 _SIM_NUMBER_LENGTH = max_length(SimCard.sim_number)
 _PROVIDER_LENGTH = max_length(SimCard.provider)
 _APN_LENGTH = max_length(SimCard.apn)
-# Same rules as the REST schema: an APN is dot-separated labels of letters, digits and hyphens (3GPP TS 23.003
-# 9.1); a monthly cap above 10 TB is a unit mistake (bytes typed as MB).
-_APN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
-_MAX_DATA_LIMIT_MB = 10_000_000
 
 
 def _apn(value: str) -> str:
-    if len(value) > _APN_LENGTH or not _APN.match(value):
-        raise ValueError(f"an APN is up to {_APN_LENGTH} letters, digits, '.' and '-'")
-    return value
+    if len(value) > _APN_LENGTH:
+        raise ValueError(f"an APN is at most {_APN_LENGTH} characters")
+    return validation.apn(value)
 
 
 def _data_limit(value: str) -> int:
     megabytes = whole_number(value)
-    if megabytes > _MAX_DATA_LIMIT_MB:
-        raise ValueError(f"megabytes per month, at most {_MAX_DATA_LIMIT_MB}")
+    if megabytes > validation.MAX_DATA_LIMIT_MB:
+        raise ValueError(f"megabytes per month, at most {validation.MAX_DATA_LIMIT_MB}")
     return megabytes
 
 
