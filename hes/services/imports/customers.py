@@ -13,7 +13,7 @@ from hes.db.enums import AssignmentKind, CustomerType, MeterStatus
 from hes.db.store import imports as store
 from hes.db.store.imports import NewAssignment, NewCustomer
 from hes.db.tables import Customer
-from hes.services.imports.entity import EntityImporter, valid_drafts
+from hes.services.imports.entity import EntityImporter, drafted
 from hes.services.imports.report import ImportEntity
 from hes.services.imports.rows import Cells, ParsedRow, choice, max_length, spellings_of
 from hes.services.imports.templates import TEMPLATES
@@ -83,7 +83,7 @@ class CustomerImporter(EntityImporter[CustomerDraft, ReadyCustomer]):
 
     async def check(self, session: AsyncSession, rows: Sequence[ParsedRow[CustomerDraft]]) -> list[ReadyCustomer]:
         """Refuse stored account numbers; the named meter must exist, be in service and have no customer."""
-        candidates = valid_drafts(rows)
+        candidates = drafted(rows)
         taken = await store.existing(
             session, Customer.account_number, {draft.customer.account_number for _, draft in candidates}
         )
@@ -93,12 +93,12 @@ class CustomerImporter(EntityImporter[CustomerDraft, ReadyCustomer]):
         principal = self.context.principal
         ready: list[ReadyCustomer] = []
         for parsed, draft in candidates:
-            if draft.customer.account_number in taken:
+            if draft.customer.account_number in taken and not parsed.failed_on("accountNumber"):
                 parsed.fail(
                     "accountNumber", "a customer with this account number already exists", draft.customer.account_number
                 )
             meter_id = None
-            if draft.meter_number:
+            if draft.meter_number and not parsed.failed_on("meterAssigned"):
                 meter = meters.get(draft.meter_number)
                 if meter is None or not principal.may_see_area(meter.area_id):
                     parsed.fail("meterAssigned", "no meter with this number", draft.meter_number)

@@ -58,6 +58,10 @@ class EntityImporter(ABC, Generic[DraftT, ReadyT]):
         """Insert a checked batch and its links, without committing."""
 
 
-def valid_drafts(rows: Sequence[ParsedRow[DraftT]]) -> list[tuple[ParsedRow[DraftT], DraftT]]:
-    """The rows without problems so far, with their drafts."""
-    return [(parsed, parsed.draft) for parsed in rows if parsed.ok and parsed.draft is not None]
+def drafted(rows: Sequence[ParsedRow[DraftT]]) -> list[tuple[ParsedRow[DraftT], DraftT]]:
+    """Rows with their drafts, failed ones included: the database checks report every problem of a row at once.
+
+    A cell that failed to read is empty in the draft, so it is never looked up; only rows still `ok` after the
+    checks are written.
+    """
+    return [(parsed, parsed.draft) for parsed in rows if parsed.draft is not None]

@@ -12,7 +12,7 @@ from hes.db.enums import AssignmentKind, CustomerStatus, MeterStatus, MeterType
 from hes.db.store import imports as store
 from hes.db.store.imports import NewAssignment, NewMeter
 from hes.db.tables import Meter
-from hes.services.imports.entity import EntityImporter, valid_drafts
+from hes.services.imports.entity import EntityImporter, drafted
 from hes.services.imports.report import ImportEntity
 from hes.services.imports.rows import Cells, ParsedRow, choice, identifier, max_length, spellings_of
 from hes.services.imports.templates import TEMPLATES
@@ -86,7 +86,7 @@ class MeterImporter(EntityImporter[MeterDraft, NewMeter]):
 
     async def check(self, session: AsyncSession, rows: Sequence[ParsedRow[MeterDraft]]) -> list[NewMeter]:
         """Refuse stored meter numbers; the customer must exist and be open, the SIM card exist and be free."""
-        candidates = valid_drafts(rows)
+        candidates = drafted(rows)
         taken = await store.existing(session, Meter.meter_number, {draft.meter.meter_number for _, draft in candidates})
         customers = await store.customers_by_account(
             session, {draft.account_number for _, draft in candidates if draft.account_number}
@@ -96,7 +96,7 @@ class MeterImporter(EntityImporter[MeterDraft, NewMeter]):
         ready: list[NewMeter] = []
         for parsed, draft in candidates:
             meter = draft.meter
-            if meter.meter_number in taken:
+            if meter.meter_number in taken and not parsed.failed_on("meterNumber"):
                 parsed.fail("meterNumber", "a meter with this number already exists", meter.meter_number)
             customer_id = sim_card_id = None
             if draft.account_number:
@@ -107,7 +107,7 @@ class MeterImporter(EntityImporter[MeterDraft, NewMeter]):
                     parsed.fail("customer", "the customer's account is closed", draft.account_number)
                 else:
                     customer_id = customer.id
-            if draft.sim_number:
+            if draft.sim_number and not parsed.failed_on("simCard"):
                 sim = sims.get(draft.sim_number)
                 if sim is None:
                     parsed.fail("simCard", "no SIM card with this number", draft.sim_number)

@@ -32,7 +32,7 @@ def max_length(column: InstrumentedAttribute[Any]) -> int:
 
 @dataclass
 class ParsedRow(Generic[DraftT]):
-    """A row after reading: its draft when every cell was fine, the natural keys it names, its problems."""
+    """A row after reading: its draft (failed cells left empty), the natural keys it names, its problems."""
 
     row: int
     draft: DraftT | None
@@ -44,6 +44,10 @@ class ParsedRow(Generic[DraftT]):
     def ok(self) -> bool:
         """True while no problem has been found in the row."""
         return not self.problems
+
+    def failed_on(self, column: str) -> bool:
+        """True when `column` already has a problem (a repeat in the file is not also "already stored")."""
+        return any(problem.field == column for problem in self.problems)
 
     def fail(self, column: str | None, reason: str, value: str | None = None) -> None:
         """Record a problem found after reading (duplicates, references)."""
@@ -112,8 +116,8 @@ class Cells:
             self.keys.append((column, value))
 
     def finish(self, draft: DraftT | None) -> ParsedRow[DraftT]:
-        """The parsed row: the draft is kept only when no cell had a problem."""
-        return ParsedRow(self.row, None if self.problems else draft, self.keys, self.problems)
+        """The parsed row; its draft is kept even when cells failed, so database checks still report on the rest."""
+        return ParsedRow(self.row, draft, self.keys, self.problems)
 
 
 def choice(spellings: Mapping[str, EnumT]) -> Callable[[str], EnumT]:

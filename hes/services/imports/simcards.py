@@ -11,7 +11,7 @@ from hes.db.enums import SimStatus
 from hes.db.store import imports as store
 from hes.db.store.imports import NewSimCard
 from hes.db.tables import SimCard
-from hes.services.imports.entity import EntityImporter, valid_drafts
+from hes.services.imports.entity import EntityImporter, drafted
 from hes.services.imports.report import ImportEntity
 from hes.services.imports.rows import (
     Cells,
@@ -78,7 +78,7 @@ class SimCardImporter(EntityImporter[NewSimCard, NewSimCard]):
 
     async def check(self, session: AsyncSession, rows: Sequence[ParsedRow[NewSimCard]]) -> list[NewSimCard]:
         """Refuse SIM numbers, ICCIDs and IMSIs already stored."""
-        candidates = valid_drafts(rows)
+        candidates = drafted(rows)
         taken = {
             "simNumber": await store.existing(session, SimCard.sim_number, {sim.sim_number for _, sim in candidates}),
             "iccid": await store.existing(session, SimCard.iccid, {sim.iccid for _, sim in candidates}),
@@ -87,7 +87,7 @@ class SimCardImporter(EntityImporter[NewSimCard, NewSimCard]):
         ready: list[NewSimCard] = []
         for parsed, sim in candidates:
             for column, key in (("simNumber", sim.sim_number), ("iccid", sim.iccid), ("imsi", sim.imsi)):
-                if key in taken[column]:
+                if key in taken[column] and not parsed.failed_on(column):
                     parsed.fail(column, "a SIM card with this value already exists", key)
             if parsed.ok:
                 ready.append(sim)

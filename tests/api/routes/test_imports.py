@@ -349,3 +349,16 @@ async def test_five_thousand_meters_import_across_batches(
     assert await _count(runtime, SimCard, SimCard.status == SimStatus.ACTIVE) == 1000
     assert (await _meter(runtime, "MTR04995")).customer_id is not None
     assert await _count(runtime, AuditEntry, AuditEntry.action == "import", AuditEntry.entity == "meter") == 1
+
+
+async def test_a_row_with_a_bad_cell_still_gets_its_reference_and_duplicate_checks(
+    client: AsyncClient, operator: dict[str, str]
+) -> None:
+    header = METER_HEADER + "\n"
+    existing = header + "M-OLD,,,,,,,,,,\n"
+    assert (await _upload(client, "meters", existing.encode(), operator)).status_code == 200
+    broken = header + "M-OLD,,4-phase,,,,,,,NOBODY,SIM-NONE\n"
+    answer = await _upload(client, "meters", broken.encode(), operator)
+    assert answer.status_code == 422
+    columns = {problem["field"] for problem in answer.json()["error"]["details"]}
+    assert columns == {"meterType", "meterNumber", "customer", "simCard"}

@@ -37,12 +37,12 @@ def test_checker_errors_keep_the_value_cut_to_100_characters() -> None:
     assert problem.as_wire() == {"message": problem.message, "row": 7, "field": "ip", "value": "9" * 100}
 
 
-def test_a_row_with_problems_keeps_its_keys_but_no_draft() -> None:
+def test_a_row_with_problems_keeps_its_keys_and_draft_for_the_database_checks() -> None:
     cells = _cells(2)
     cells.key("simNumber", "SIM-1")
     cells.key("imsi", None)
     parsed = cells.finish("draft")
-    assert parsed.draft is None and parsed.keys == [("simNumber", "SIM-1")]
+    assert parsed.draft == "draft" and parsed.keys == [("simNumber", "SIM-1")] and not parsed.ok
     assert "2 value(s) outside" in parsed.problems[0].message
 
 
