@@ -136,3 +136,13 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, valu
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         _settings()
+
+
+def test_env_example_documents_every_setting() -> None:
+    documented = {
+        line.split("=", 1)[0].strip()
+        for line in (Path(__file__).parents[1] / ".env.example").read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    expected = {(field.alias or name).upper() for name, field in Settings.model_fields.items()}
+    assert documented == expected
