@@ -6,19 +6,15 @@ The test database lives for the whole run, so each test works in months no other
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 
-from hes.db.engine import make_engine, make_session_factory
 from hes.db.store import obis_codes, partitions
 from hes.db.store.readings import ReadingRow, write_readings
 from hes.obis import ObisCode
 from hes.runtime import Runtime
-from hes.services import readings as readings_service
 
 ENERGY = ObisCode.parse("1-0:1.8.0.255")
 
@@ -148,18 +144,3 @@ async def test_rolled_back_maintenance_leaves_nothing_behind(runtime: Runtime) -
         await session.rollback()
     assert "readings_2043_07" not in await _existing(runtime)
     assert await _homes(runtime) == {"readings_default": 2}
-
-
-async def test_app_startup_prepares_this_months_partition(runtime: Runtime, app: FastAPI) -> None:
-    _postgresql_only(runtime)
-    assert partitions.partition_name(partitions.month_start(datetime.now(UTC))) in await _existing(runtime)
-
-
-async def test_startup_with_the_database_down_only_warns(caplog: pytest.LogCaptureFixture) -> None:
-    engine = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")  # nothing listens on port 1
-    try:
-        with caplog.at_level(logging.WARNING, logger="hes.services.readings"):
-            await readings_service.ensure_partitions_at_startup(make_session_factory(engine))
-    finally:
-        await engine.dispose()
-    assert "could not prepare the monthly reading partitions" in caplog.text
