@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.enums import Role
-from hes.errors import AuthenticationFailed, PermissionDenied
+from hes.errors import AuthenticationFailed, InvalidInput, PermissionDenied, Problem
 from hes.runtime import Runtime
 from hes.services import auth
 from hes.services.listing import Pagination
@@ -78,6 +78,21 @@ Staff = Annotated[Principal, Depends(_roles(Role.ADMIN, Role.OPERATOR, Role.VIEW
 Operator = Annotated[Principal, Depends(_roles(Role.ADMIN, Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(_roles(Role.ADMIN))]
 PUBLIC = Depends(_anyone)
+
+
+async def refuse_nul_in_query(request: Request) -> None:
+    """Refuse NUL characters in query parameters, for every route at once: PostgreSQL text cannot hold them.
+
+    Raises:
+        InvalidInput: one problem per offending parameter.
+    """
+    problems = [
+        Problem("must not contain NUL characters", field=f"query.{name}")
+        for name, value in request.query_params.multi_items()
+        if "\x00" in value or "\x00" in name
+    ]
+    if problems:
+        raise InvalidInput("NUL characters in the query", problems)
 
 
 def pagination(

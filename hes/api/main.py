@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from hes.api.deps import refuse_nul_in_query
 from hes.api.routes import areas, audit, auth, customers, health, imports, meters, readings, sims, users
 
-api_router = APIRouter()
+api_router = APIRouter(dependencies=[Depends(refuse_nul_in_query)])
 for module in (health, auth, areas, users, audit, imports, meters, customers, sims, readings):
     api_router.include_router(module.router)

@@ -362,3 +362,12 @@ async def test_a_row_with_a_bad_cell_still_gets_its_reference_and_duplicate_chec
     assert answer.status_code == 422
     columns = {problem["field"] for problem in answer.json()["error"]["details"]}
     assert columns == {"meterType", "meterNumber", "customer", "simCard"}
+
+
+async def test_a_nul_character_refuses_the_file_naming_its_row(client: AsyncClient, operator: dict[str, str]) -> None:
+    data = (METER_HEADER + "\nM-1,,,,,,,,,,\nM-\x002,,,Hex\x00ing,,,,,,,\n").encode()
+    answer = await _upload(client, "meters", data, operator)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert "NUL" in error["message"] and error["details"][0]["row"] == 3
+    assert (await client.get("/api/meters", headers=operator)).json()["total"] == 0
