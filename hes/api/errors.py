@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hes.errors import (
@@ -66,7 +66,21 @@ async def _on_integrity_error(_request: Request, error: Exception) -> JSONRespon
     return error_response(409, "conflict", "the change conflicts with stored data; reload and retry", [])
 
 
+def _is_bad_value(error: BaseException) -> bool:
+    """True when the database refused a value (SQLSTATE class 22, or the driver's own value check), not a fault."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DataError | ValueError) or str(getattr(cause, "sqlstate", "") or "").startswith("22"):
+            return True
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return False
+
+
 async def _on_database_error(_request: Request, error: Exception) -> JSONResponse:
+    # Edge validation should catch bad values first; this keeps one that slips through from reading as an outage.
+    if _is_bad_value(error):
+        logger.warning("the database refused a value: %s", error)
+        return error_response(422, "invalid_input", "a value does not fit what the database can store", [])
     logger.error("database error: %s", error)
     return error_response(503, "database_unavailable", "the database is unavailable; retry shortly", [])
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from hes.api.deps import Operator, PaginationDep, SearchQuery, SessionDep, SortQuery, Staff
 from hes.api.schemas.areas import AreaCreate, AreaOut, AreaUpdate
 from hes.api.schemas.common import Page, page_of
+from hes.api.schemas.fields import MAX_RECORD_ID, RecordId
 from hes.services import areas
 from hes.services.areas import AreaFields
 
@@ -22,7 +23,7 @@ async def list_areas(
     pagination: PaginationDep,
     search: SearchQuery = None,
     sort: SortQuery = None,
-    parent_id: Annotated[int | None, Query(alias="parentId", ge=1)] = None,
+    parent_id: Annotated[int | None, Query(alias="parentId", ge=1, le=MAX_RECORD_ID)] = None,
 ) -> Page[AreaOut]:
     """Areas, paginated; `search` matches code and name."""
     listing = await areas.list_areas(session, principal, pagination, search, sort, parent_id)
@@ -30,7 +31,7 @@ async def list_areas(
 
 
 @router.get("/{area_id}", response_model=AreaOut)
-async def get_area(area_id: int, session: SessionDep, principal: Staff) -> AreaOut:
+async def get_area(area_id: RecordId, session: SessionDep, principal: Staff) -> AreaOut:
     """One area."""
     return AreaOut.model_validate(await areas.get_area(session, principal, area_id))
 
@@ -43,7 +44,7 @@ async def create_area(body: AreaCreate, session: SessionDep, principal: Operator
 
 
 @router.put("/{area_id}", response_model=AreaOut)
-async def update_area(area_id: int, body: AreaUpdate, session: SessionDep, principal: Operator) -> AreaOut:
+async def update_area(area_id: RecordId, body: AreaUpdate, session: SessionDep, principal: Operator) -> AreaOut:
     """Change an area; only the fields sent are changed."""
     fields = AreaFields(**body.model_dump())
     area = await areas.update_area(session, principal, area_id, fields, frozenset(body.model_fields_set))
@@ -51,6 +52,6 @@ async def update_area(area_id: int, body: AreaUpdate, session: SessionDep, princ
 
 
 @router.delete("/{area_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_area(area_id: int, session: SessionDep, principal: Operator) -> None:
+async def delete_area(area_id: RecordId, session: SessionDep, principal: Operator) -> None:
     """Remove an area that nothing belongs to."""
     await areas.delete_area(session, principal, area_id)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from hes.api.deps import AnyUser, AreaQuery, Operator, PaginationDep, SearchQuery, SessionDep, SortQuery
 from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
+from hes.api.schemas.fields import RecordId
 from hes.api.schemas.meters import AssignmentOut, MeterOut, RemovalOut
 from hes.db.enums import CustomerStatus, CustomerType
 from hes.services import customers
@@ -36,14 +37,14 @@ async def list_customers(
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)
-async def get_customer(customer_id: int, session: SessionDep, principal: AnyUser) -> CustomerOut:
+async def get_customer(customer_id: RecordId, session: SessionDep, principal: AnyUser) -> CustomerOut:
     """One customer."""
     return CustomerOut.model_validate(await customers.get_customer(session, principal, customer_id))
 
 
 @router.get("/{customer_id}/meters", response_model=Page[MeterOut])
 async def list_customer_meters(
-    customer_id: int,
+    customer_id: RecordId,
     session: SessionDep,
     principal: AnyUser,
     pagination: PaginationDep,
@@ -57,7 +58,7 @@ async def list_customer_meters(
 
 @router.get("/{customer_id}/assignments", response_model=Page[AssignmentOut])
 async def list_customer_assignments(
-    customer_id: int, session: SessionDep, principal: AnyUser, pagination: PaginationDep
+    customer_id: RecordId, session: SessionDep, principal: AnyUser, pagination: PaginationDep
 ) -> Page[AssignmentOut]:
     """Every meter that supplied the customer, and when; newest first."""
     listing = await customers.customer_history(session, principal, customer_id, pagination)
@@ -72,7 +73,7 @@ async def create_customer(body: CustomerCreate, session: SessionDep, principal: 
 
 @router.put("/{customer_id}", response_model=CustomerOut)
 async def update_customer(
-    customer_id: int, body: CustomerUpdate, session: SessionDep, principal: Operator
+    customer_id: RecordId, body: CustomerUpdate, session: SessionDep, principal: Operator
 ) -> CustomerOut:
     """Change a customer; only the fields sent change."""
     fields, provided = body.to_fields()
@@ -81,7 +82,7 @@ async def update_customer(
 
 
 @router.delete("/{customer_id}", response_model=RemovalOut)
-async def delete_customer(customer_id: int, session: SessionDep, principal: Operator) -> RemovalOut:
+async def delete_customer(customer_id: RecordId, session: SessionDep, principal: Operator) -> RemovalOut:
     """Delete a customer; one with history is closed instead; refused while meters supply it."""
     removal = await customers.delete_customer(session, principal, customer_id)
     return RemovalOut(outcome="closed" if removal is Removal.CLOSED else "deleted")

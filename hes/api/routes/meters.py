@@ -17,6 +17,7 @@ from hes.api.deps import (
     SortQuery,
 )
 from hes.api.schemas.common import Page, page_of
+from hes.api.schemas.fields import MAX_RECORD_ID, RecordId
 from hes.api.schemas.meters import (
     AssignmentOut,
     MeterCreate,
@@ -44,7 +45,7 @@ async def list_meters(
     brand: Annotated[str | None, Query(max_length=40)] = None,
     meter_type: Annotated[MeterType | None, Query(alias="type")] = None,
     connection_mode: Annotated[ConnectionMode | None, Query(alias="connectionMode")] = None,
-    customer_id: Annotated[int | None, Query(alias="customerId", ge=1)] = None,
+    customer_id: Annotated[int | None, Query(alias="customerId", ge=1, le=MAX_RECORD_ID)] = None,
     concentrator_id: Annotated[str | None, Query(alias="concentratorId", max_length=32)] = None,
 ) -> Page[MeterOut]:
     """Meters, paginated; `search` matches meter number and concentrator id; a customer sees their own."""
@@ -54,14 +55,14 @@ async def list_meters(
 
 
 @router.get("/{meter_id}", response_model=MeterOut)
-async def get_meter(meter_id: int, session: SessionDep, principal: AnyUser) -> MeterOut:
+async def get_meter(meter_id: RecordId, session: SessionDep, principal: AnyUser) -> MeterOut:
     """One meter with its area, customer and SIM card."""
     return MeterOut.model_validate(await meters.get_meter(session, principal, meter_id))
 
 
 @router.get("/{meter_id}/assignments", response_model=Page[AssignmentOut])
 async def list_meter_assignments(
-    meter_id: int, session: SessionDep, principal: AnyUser, pagination: PaginationDep
+    meter_id: RecordId, session: SessionDep, principal: AnyUser, pagination: PaginationDep
 ) -> Page[AssignmentOut]:
     """The meter's customer and SIM card history, newest first."""
     listing = await meters.meter_history(session, principal, meter_id, pagination)
@@ -77,7 +78,7 @@ async def create_meter(body: MeterCreate, session: SessionDep, principal: Operat
 
 @router.put("/{meter_id}", response_model=MeterOut)
 async def update_meter(
-    meter_id: int, body: MeterUpdate, session: SessionDep, principal: Operator, runtime: RuntimeDep
+    meter_id: RecordId, body: MeterUpdate, session: SessionDep, principal: Operator, runtime: RuntimeDep
 ) -> MeterOut:
     """Change a meter; only the fields sent change, null releases a customer or SIM card or clears a secret."""
     fields, provided = body.to_fields()
@@ -86,7 +87,9 @@ async def update_meter(
 
 
 @router.delete("/{meter_id}", response_model=MeterDecommissionedOut | RemovalOut)
-async def delete_meter(meter_id: int, session: SessionDep, principal: Operator) -> MeterDecommissionedOut | RemovalOut:
+async def delete_meter(
+    meter_id: RecordId, session: SessionDep, principal: Operator
+) -> MeterDecommissionedOut | RemovalOut:
     """Delete a meter; one with readings, events, commands or history is decommissioned instead."""
     removal = await meters.delete_meter(session, principal, meter_id)
     if removal.outcome is Removal.DECOMMISSIONED and removal.meter is not None:

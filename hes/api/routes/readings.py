@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from hes.api.deps import AnyUser, PaginationDep, SessionDep
 from hes.api.schemas.common import Page, page_of
+from hes.api.schemas.fields import RecordId
 from hes.api.schemas.readings import ObisText, QueryTime, ReadingOut
 from hes.services import readings
 
@@ -24,7 +25,7 @@ ToQuery = Annotated[QueryTime | None, Query(alias="to", description="Latest time
 
 @router.get("/{meter_id}/readings", response_model=Page[ReadingOut])
 async def list_readings(
-    meter_id: int,
+    meter_id: RecordId,
     session: SessionDep,
     principal: AnyUser,
     pagination: PaginationDep,
@@ -38,6 +39,6 @@ async def list_readings(
 
 
 @router.get("/{meter_id}/readings/latest", response_model=list[ReadingOut])
-async def latest_readings(meter_id: int, session: SessionDep, principal: AnyUser) -> list[ReadingOut]:
+async def latest_readings(meter_id: RecordId, session: SessionDep, principal: AnyUser) -> list[ReadingOut]:
     """The newest reading of each OBIS code of a meter."""
     return [ReadingOut.of(view) for view in await readings.latest_readings(session, principal, meter_id)]

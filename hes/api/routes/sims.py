@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from hes.api.deps import AreaQuery, Operator, PaginationDep, SearchQuery, SessionDep, SortQuery, Staff
 from hes.api.schemas.common import Page, page_of
+from hes.api.schemas.fields import RecordId
 from hes.api.schemas.meters import AssignmentOut, RemovalOut
 from hes.api.schemas.sims import SimCreate, SimOut, SimUpdate
 from hes.db.enums import SimStatus
@@ -36,14 +37,14 @@ async def list_sims(
 
 
 @router.get("/{sim_id}", response_model=SimOut)
-async def get_sim(sim_id: int, session: SessionDep, principal: Staff) -> SimOut:
+async def get_sim(sim_id: RecordId, session: SessionDep, principal: Staff) -> SimOut:
     """One SIM card and the meter it is in."""
     return SimOut.of(await sims.get_sim(session, principal, sim_id))
 
 
 @router.get("/{sim_id}/assignments", response_model=Page[AssignmentOut])
 async def list_sim_assignments(
-    sim_id: int, session: SessionDep, principal: Staff, pagination: PaginationDep
+    sim_id: RecordId, session: SessionDep, principal: Staff, pagination: PaginationDep
 ) -> Page[AssignmentOut]:
     """Every meter the SIM card served, and when; newest first."""
     listing = await sims.sim_history(session, principal, sim_id, pagination)
@@ -57,14 +58,14 @@ async def create_sim(body: SimCreate, session: SessionDep, principal: Operator) 
 
 
 @router.put("/{sim_id}", response_model=SimOut)
-async def update_sim(sim_id: int, body: SimUpdate, session: SessionDep, principal: Operator) -> SimOut:
+async def update_sim(sim_id: RecordId, body: SimUpdate, session: SessionDep, principal: Operator) -> SimOut:
     """Change a SIM card; only the fields sent change. Link it to a meter through PUT /api/meters/{id}."""
     fields, provided = body.to_fields()
     return SimOut.of(await sims.update_sim(session, principal, sim_id, fields, provided))
 
 
 @router.delete("/{sim_id}", response_model=RemovalOut)
-async def delete_sim(sim_id: int, session: SessionDep, principal: Operator) -> RemovalOut:
+async def delete_sim(sim_id: RecordId, session: SessionDep, principal: Operator) -> RemovalOut:
     """Delete a SIM card that never served a meter; otherwise set its status to inactive."""
     await sims.delete_sim(session, principal, sim_id)
     return RemovalOut(outcome="deleted")

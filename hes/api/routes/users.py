@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, status
 
 from hes.api.deps import Admin, PaginationDep, SearchQuery, SessionDep, SortQuery
 from hes.api.schemas.common import Page, page_of
+from hes.api.schemas.fields import RecordId
 from hes.api.schemas.users import PasswordSet, UserCreate, UserOut, UserUpdate, UserWithPassword
 from hes.db.enums import Role
 from hes.services import users
@@ -32,7 +33,7 @@ async def list_users(
 
 
 @router.get("/{user_id}", response_model=UserOut)
-async def get_user(user_id: int, session: SessionDep, _principal: Admin) -> UserOut:
+async def get_user(user_id: RecordId, session: SessionDep, _principal: Admin) -> UserOut:
     """One account."""
     return UserOut.of(await users.get_user(session, user_id))
 
@@ -46,7 +47,7 @@ async def create_user(body: UserCreate, session: SessionDep, principal: Admin) -
 
 
 @router.put("/{user_id}", response_model=UserOut)
-async def update_user(user_id: int, body: UserUpdate, session: SessionDep, principal: Admin) -> UserOut:
+async def update_user(user_id: RecordId, body: UserUpdate, session: SessionDep, principal: Admin) -> UserOut:
     """Change an account; only the fields sent are changed. A role change or deactivation signs the user out."""
     fields = body.model_dump()
     area_ids = fields.pop("area_ids")
@@ -57,7 +58,7 @@ async def update_user(user_id: int, body: UserUpdate, session: SessionDep, princ
 
 @router.post("/{user_id}/password", response_model=UserWithPassword)
 async def set_password(
-    user_id: int, session: SessionDep, principal: Admin, body: Annotated[PasswordSet | None, Body()] = None
+    user_id: RecordId, session: SessionDep, principal: Admin, body: Annotated[PasswordSet | None, Body()] = None
 ) -> UserWithPassword:
     """Give an account a new password (generated and shown once when omitted); the user is signed out."""
     password = body.password if body is not None else None
@@ -65,6 +66,6 @@ async def set_password(
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def deactivate_user(user_id: int, session: SessionDep, principal: Admin) -> None:
+async def deactivate_user(user_id: RecordId, session: SessionDep, principal: Admin) -> None:
     """Deactivate an account (it is kept so the audit trail keeps its name); the user is signed out."""
     await users.deactivate_user(session, principal, user_id)

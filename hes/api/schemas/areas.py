@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from hes.api.schemas.common import CamelModel, InputModel, UpdateModel
+from hes.api.schemas.fields import RecordId
 
 AreaCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 AreaName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
@@ -18,7 +19,7 @@ class AreaCreate(InputModel):
 
     code: AreaCode
     name: AreaName
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: RecordId | None = None
     description: str | None = Field(default=None, max_length=500)
 
 
@@ -29,7 +30,7 @@ class AreaUpdate(UpdateModel):
 
     code: AreaCode | None = None
     name: AreaName | None = None
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: RecordId | None = None
     description: str | None = Field(default=None, max_length=500)
 
 

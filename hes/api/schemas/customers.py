@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from hes import validation
 from hes.api.schemas.common import CamelModel, InputModel, UpdateModel
-from hes.api.schemas.fields import NoMarkup, Text60
+from hes.api.schemas.fields import NoMarkup, RecordId, Text60
 from hes.db.enums import CustomerStatus, CustomerType
 from hes.services.customers import CustomerFields
 
@@ -26,7 +26,7 @@ class _CustomerInput(InputModel):
     address: Address | None = None
     phone_number: PhoneNumber | None = None
     email: Email | None = None
-    area_id: int | None = Field(default=None, ge=1)
+    area_id: RecordId | None = None
     tariff_plan: Text60 | None = None
     connection_date: date | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from hes import validation
 
@@ -15,3 +15,6 @@ Identifier32 = Annotated[str, StringConstraints(min_length=1, max_length=32, pat
 Text40 = Annotated[str, StringConstraints(min_length=1, max_length=40), NoMarkup]
 Text60 = Annotated[str, StringConstraints(min_length=1, max_length=60), NoMarkup]
 Port = Annotated[int, AfterValidator(validation.port)]
+# Record ids are 32-bit in the database; a larger number names no record and must not reach a query.
+MAX_RECORD_ID = 2**31 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from hes.api.schemas.common import CamelModel, InputModel, UpdateModel
-from hes.api.schemas.fields import Identifier32, IpAddress, MeterNumber, Port, Text40, Text60
+from hes.api.schemas.fields import Identifier32, IpAddress, MeterNumber, Port, RecordId, Text40, Text60
 from hes.db.enums import (
     AssignmentKind,
     ConnectionMode,
@@ -78,9 +78,9 @@ class _MeterInput(InputModel):
     firmware: Text60 | None = None
     ip_address: IpAddress | None = None
     port: Port | None = None
-    area_id: int | None = Field(default=None, ge=1)
-    customer_id: int | None = Field(default=None, ge=1)
-    sim_card_id: int | None = Field(default=None, ge=1)
+    area_id: RecordId | None = None
+    customer_id: RecordId | None = None
+    sim_card_id: RecordId | None = None
     installed_at: AwareDatetime | None = None
 
     def _fields(self, names: set[str], dlms: InputModel | None, dlms_names: set[str]) -> MeterFields:

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from hes import validation
 from hes.api.schemas.common import CamelModel, InputModel, UpdateModel
+from hes.api.schemas.fields import RecordId
 from hes.db.enums import Role
 from hes.security.passwords import MIN_PASSWORD_LENGTH
 from hes.services.users import USERNAME_PATTERN, PasswordOutcome, UserDetails
@@ -17,7 +18,7 @@ Username = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern
 Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(validation.email)]
-AreaIds = Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=1000)]
+AreaIds = Annotated[list[RecordId], Field(max_length=1000)]
 
 
 class UserCreate(InputModel):
@@ -28,7 +29,7 @@ class UserCreate(InputModel):
     password: Password | None = None
     full_name: FullName | None = None
     email: Email | None = None
-    customer_id: int | None = Field(default=None, ge=1)
+    customer_id: RecordId | None = None
     area_ids: AreaIds = Field(default_factory=list, description="Areas the user is limited to; empty: every area")
 
 
@@ -42,7 +43,7 @@ class UserUpdate(UpdateModel):
     email: Email | None = None
     is_active: bool | None = None
     area_ids: AreaIds | None = None
-    customer_id: int | None = Field(default=None, ge=1)
+    customer_id: RecordId | None = None
 
 
 class PasswordSet(InputModel):
