@@ -15,7 +15,7 @@ from hes.db.store import audit, users
 from hes.db.tables import User
 from hes.errors import Conflict, InvalidInput, NotFound, Problem
 from hes.security.passwords import MIN_PASSWORD_LENGTH, generate_password, hash_password, verify_password
-from hes.services import auth
+from hes.services import areas, auth
 from hes.services.listing import Listing, Pagination
 from hes.services.principal import Principal
 
@@ -136,14 +136,21 @@ async def ensure_first_admin(session: AsyncSession, username: str, password: str
 
 async def list_users(
     session: AsyncSession,
+    principal: Principal,
     pagination: Pagination,
     *,
     role: Role | None = None,
     search: str | None = None,
     is_active: bool | None = None,
     sort: str | None = None,
+    area: str | None = None,
 ) -> Listing[UserDetails]:
-    """Accounts, one page, each with its area limits."""
+    """Accounts, one page, each with its area limits; `area` (code or name) keeps those limited to it or below.
+
+    Raises:
+        InvalidInput: `area` names no area; an unknown sort key.
+    """
+    area_ids = await areas.resolve_area_filter(session, principal, area) if area else None
     rows, total = await users.page(
         session,
         offset=pagination.offset,
@@ -152,6 +159,7 @@ async def list_users(
         search=search,
         is_active=is_active,
         sort=sort,
+        area_ids=area_ids,
     )
     limits = await users.area_ids_of(session, [user.id for user in rows])
     return Listing([UserDetails(user, limits[user.id]) for user in rows], total, pagination)

@@ -100,7 +100,7 @@ async def test_create_account_generates_a_password_when_none_is_given(runtime: R
         assert outcome.details.area_ids == {area.id}
         chosen = await users.create_account(session, OUTSIDER, AccountRequest("chosen", Role.VIEWER, PASSWORD))
         assert chosen.generated_password is None
-        listing = await users.list_users(session, Pagination(), search="reader")
+        listing = await users.list_users(session, OUTSIDER, Pagination(), search="reader")
         assert [(d.user.username, d.area_ids) for d in listing.items] == [("reader", frozenset({area.id}))]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from hes.api.deps import Admin, PaginationDep, SearchQuery, SessionDep, SortQuery
+from hes.api.deps import Admin, AreaQuery, PaginationDep, SearchQuery, SessionDep, SortQuery
 from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.fields import RecordId
 from hes.api.schemas.users import PasswordSet, UserCreate, UserOut, UserUpdate, UserWithPassword
@@ -20,15 +20,18 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 @router.get("", response_model=Page[UserOut])
 async def list_users(
     session: SessionDep,
-    _principal: Admin,
+    principal: Admin,
     pagination: PaginationDep,
     search: SearchQuery = None,
     sort: SortQuery = None,
+    area: AreaQuery = None,
     role: Role | None = None,
     is_active: Annotated[bool | None, Query(alias="isActive")] = None,
 ) -> Page[UserOut]:
-    """Accounts, paginated; `search` matches username, full name and e-mail."""
-    listing = await users.list_users(session, pagination, role=role, search=search, is_active=is_active, sort=sort)
+    """Accounts, paginated; `search` matches username, full name and e-mail; `area` keeps those limited to it."""
+    listing = await users.list_users(
+        session, principal, pagination, role=role, search=search, is_active=is_active, sort=sort, area=area
+    )
     return page_of(listing, UserOut.of)
 
 

@@ -97,9 +97,15 @@ async def page(
     search: str | None = None,
     is_active: bool | None = None,
     sort: str | None = None,
+    area_ids: frozenset[int] | None = None,
 ) -> tuple[list[User], int]:
-    """Users matching the filters, one page (by username unless `sort` says otherwise), with the total."""
+    """Users matching the filters, one page (by username unless `sort` says otherwise), with the total.
+
+    `area_ids` keeps the users limited to at least one of those areas (unlimited users are not listed).
+    """
     query = select(User)
+    if area_ids is not None:
+        query = query.where(User.id.in_(select(UserArea.user_id).where(UserArea.area_id.in_(area_ids))))
     if role:
         query = query.where(User.role == role)
     if is_active is not None:

@@ -333,3 +333,17 @@ async def test_only_admins_manage_users(
     ):
         assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
     assert (await client.get(f"/api/users/{target['id']}", headers=admin)).json()["role"] == "viewer"
+
+
+async def test_list_filters_by_area_including_sub_areas(client: AsyncClient, admin: dict[str, str]) -> None:
+    region = (await client.post("/api/areas", json={"code": "REG", "name": "Region"}, headers=admin)).json()
+    district = await client.post(
+        "/api/areas", json={"code": "REG-1", "name": "District", "parentId": region["id"]}, headers=admin
+    )
+    for username, area_ids in (("north.op", [district.json()["id"]]), ("all.op", [])):
+        body = {"username": username, "role": "operator", "password": "long-enough-pw", "areaIds": area_ids}
+        assert (await client.post("/api/users", json=body, headers=admin)).status_code == 201
+    listing = (await client.get("/api/users?area=REG", headers=admin)).json()
+    assert [user["username"] for user in listing["items"]] == ["north.op"]
+    unknown = await client.get("/api/users?area=NOWHERE", headers=admin)
+    assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["field"] == "area"
