@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hes.db.store.existence import any_row, key_taken
 from hes.db.store.listing import fetch_page, matching_text, order_by
 from hes.db.tables import Area, Customer, Meter
 
@@ -30,10 +31,7 @@ async def by_code_or_name(session: AsyncSession, key: str) -> Area | None:
 
 async def code_exists(session: AsyncSession, code: str, *, except_id: int | None = None) -> bool:
     """True when another area already uses `code` (case-insensitive)."""
-    query = select(Area.id).where(func.lower(Area.code) == code.lower())
-    if except_id is not None:
-        query = query.where(Area.id != except_id)
-    return await session.scalar(query.limit(1)) is not None
+    return await key_taken(session, Area.code, code, Area.id, except_id)
 
 
 async def parent_links(session: AsyncSession) -> dict[int, int | None]:
@@ -44,14 +42,14 @@ async def parent_links(session: AsyncSession) -> dict[int, int | None]:
 
 async def is_in_use(session: AsyncSession, area_id: int) -> bool:
     """True when meters, customers or child areas belong to the area."""
-    for query in (
-        select(Meter.id).where(Meter.area_id == area_id),
-        select(Customer.id).where(Customer.area_id == area_id),
-        select(Area.id).where(Area.parent_id == area_id),
-    ):
-        if await session.scalar(query.limit(1)) is not None:
-            return True
-    return False
+    return await any_row(
+        session,
+        [
+            select(Meter.id).where(Meter.area_id == area_id),
+            select(Customer.id).where(Customer.area_id == area_id),
+            select(Area.id).where(Area.parent_id == area_id),
+        ],
+    )
 
 
 async def page(

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.enums import AssignmentKind
+from hes.db.store.existence import any_row
 from hes.db.tables import Customer, Meter, MeterAssignment, SimCard
 
 # One history row with the numbers people recognise: (row, meter number, account number, SIM number).
@@ -59,7 +60,7 @@ async def exists_for(session: AsyncSession, *, customer_id: int | None = None, s
         query = query.where(MeterAssignment.customer_id == customer_id)
     if sim_card_id is not None:
         query = query.where(MeterAssignment.sim_card_id == sim_card_id)
-    return await session.scalar(query.limit(1)) is not None
+    return await any_row(session, [query])
 
 
 async def history_page(

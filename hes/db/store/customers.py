@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.enums import CustomerStatus, CustomerType
+from hes.db.store.existence import any_row, key_taken
 from hes.db.store.listing import fetch_page, matching_text, order_by
 from hes.db.tables import Customer, User
 
@@ -27,15 +28,12 @@ async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
 
 async def account_exists(session: AsyncSession, account_number: str, *, except_id: int | None = None) -> bool:
     """True when another customer already has `account_number` (case-insensitive)."""
-    query = select(Customer.id).where(func.lower(Customer.account_number) == account_number.lower())
-    if except_id is not None:
-        query = query.where(Customer.id != except_id)
-    return await session.scalar(query.limit(1)) is not None
+    return await key_taken(session, Customer.account_number, account_number, Customer.id, except_id)
 
 
 async def has_user_accounts(session: AsyncSession, customer_id: int) -> bool:
     """True when a login account belongs to the customer."""
-    return await session.scalar(select(User.id).where(User.customer_id == customer_id).limit(1)) is not None
+    return await any_row(session, [select(User.id).where(User.customer_id == customer_id)])
 
 
 async def page(

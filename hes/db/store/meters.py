@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from hes.db.enums import ConnectionMode, MeterStatus, MeterType
+from hes.db.store.existence import any_row, key_taken
 from hes.db.store.listing import fetch_page, matching_text, order_by
 from hes.db.tables import Alert, Command, Event, Meter, MeterAssignment, Reading
 
@@ -51,30 +52,26 @@ async def on_sims(session: AsyncSession, sim_card_ids: Iterable[int]) -> dict[in
 
 async def number_exists(session: AsyncSession, meter_number: str, *, except_id: int | None = None) -> bool:
     """True when another meter already has `meter_number` (case-insensitive: 'ab1' and 'AB1' are one meter)."""
-    query = select(Meter.id).where(func.lower(Meter.meter_number) == meter_number.lower())
-    if except_id is not None:
-        query = query.where(Meter.id != except_id)
-    return await session.scalar(query.limit(1)) is not None
+    return await key_taken(session, Meter.meter_number, meter_number, Meter.id, except_id)
 
 
 async def customer_has_meters(session: AsyncSession, customer_id: int) -> bool:
     """True when any meter is linked to the customer now."""
-    return await session.scalar(select(Meter.id).where(Meter.customer_id == customer_id).limit(1)) is not None
+    return await any_row(session, [select(Meter.id).where(Meter.customer_id == customer_id)])
 
 
 async def has_history(session: AsyncSession, meter_id: int) -> bool:
     """True when readings, events, alerts, commands or assignment history refer to the meter."""
-    queries: tuple[Select[tuple[int]], ...] = (
-        select(MeterAssignment.meter_id).where(MeterAssignment.meter_id == meter_id),
-        select(Reading.meter_id).where(Reading.meter_id == meter_id),
-        select(Command.meter_id).where(Command.meter_id == meter_id),
-        select(Event.id).where(Event.meter_id == meter_id),
-        select(Alert.id).where(Alert.meter_id == meter_id),
+    return await any_row(
+        session,
+        [
+            select(MeterAssignment.meter_id).where(MeterAssignment.meter_id == meter_id),
+            select(Reading.meter_id).where(Reading.meter_id == meter_id),
+            select(Command.meter_id).where(Command.meter_id == meter_id),
+            select(Event.id).where(Event.meter_id == meter_id),
+            select(Alert.id).where(Alert.meter_id == meter_id),
+        ],
     )
-    for query in queries:
-        if await session.scalar(query.limit(1)) is not None:
-            return True
-    return False
 
 
 async def page(

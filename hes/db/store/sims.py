@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.enums import SimStatus
+from hes.db.store.existence import key_taken
 from hes.db.store.listing import fetch_page, matching_text, order_by
 from hes.db.tables import Meter, SimCard
 
@@ -35,16 +36,11 @@ async def taken_identifiers(
         ("iccid", SimCard.iccid, iccid),
         ("imsi", SimCard.imsi, imsi),
     )
-    taken: list[str] = []
-    for name, column, value in wanted:
-        if value is None:
-            continue
-        query = select(SimCard.id).where(func.lower(column) == value.lower())
-        if except_id is not None:
-            query = query.where(SimCard.id != except_id)
-        if await session.scalar(query.limit(1)) is not None:
-            taken.append(name)
-    return taken
+    return [
+        name
+        for name, column, value in wanted
+        if value is not None and await key_taken(session, column, value, SimCard.id, except_id)
+    ]
 
 
 def _on_a_meter(area_ids: frozenset[int] | None = None) -> ColumnElement[bool]:
