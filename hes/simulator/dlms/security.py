@@ -1,4 +1,4 @@
-"""DLMS/COSEM security suite 0 (AES-GCM-128) on the meter side: ciphered APDUs, HLS-GMAC, invocation counters.
+"""DLMS/COSEM security suite 0 (AES-GCM-128) on the meter side: ciphered APDUs and HLS-GMAC.
 
 IEC 62056-5-3 9.2.7 (cryptographic protection) and the DLMS UA Green Book 9.2.7:
 - security header = security control octet (SC) || invocation counter (IC, 4 octets); SC bit 4 authentication,
@@ -10,8 +10,8 @@ IEC 62056-5-3 9.2.7 (cryptographic protection) and the DLMS UA Green Book 9.2.7:
 - HLS mechanism 5 (HLS-GMAC): f(challenge) = SC || IC || GMAC(SC || AK || challenge), SC = 0x10.
 
 All AES work is `cryptography`'s (AESGCM, and its GCM mode where a 12-octet tag must be verified): never a
-hand-written AES. Counters: a client's IC must grow with every ciphered APDU it sends (a replay or a lower IC
-is refused), and the meter's own IC only ever increases.
+hand-written AES. The invocation counters (replay guard, the meter's own IC) live in `security_counters`
+and are re-exported here.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hes.simulator.dlms.apdu import ApduReader, ApduTag, ExceptionServiceError
 from hes.simulator.dlms.axdr import encode_length
 from hes.simulator.dlms.errors import LocalProtocolError, RemoteProtocolError
+from hes.simulator.dlms.security_counters import MAX_INVOCATION_COUNTER, InvocationCounter, InvocationCounterGuard
 
 __all__ = [
     "KEY_LENGTH",
@@ -57,7 +58,6 @@ __all__ = [
 TAG_LENGTH = 12  # suite 0 truncates the GCM tag to 12 octets (IEC 62056-5-3 9.2.7.2.4.3)
 SYSTEM_TITLE_LENGTH = 8  # IEC 62056-5-3 4.3.4: 3-octet manufacturer FLAG id + 5 octets
 KEY_LENGTH = 16  # AES-128 for suite 0
-MAX_INVOCATION_COUNTER = 0xFFFF_FFFF  # the IC is an Unsigned32; once exhausted the key must be changed
 # Longest ciphered-content accepted: an xDLMS APDU is bounded by the max PDU size, an Unsigned16
 # (IEC 62056-5-3 InitiateRequest), plus the 5-octet security header and the 12-octet tag.
 MAX_CIPHERED_CONTENT = 0xFFFF + 5 + TAG_LENGTH
@@ -396,59 +396,3 @@ def check_hls_gmac(answer: bytes, challenge: bytes, system_title: bytes, keys: K
         return False
     expected = hls_gmac(challenge, system_title, int.from_bytes(answer[1:_HEADER_LENGTH], "big"), keys)
     return hmac.compare_digest(expected, answer)
-
-
-# ---------------------------------------------------------------------------------------------------- counters
-
-
-class InvocationCounterGuard:
-    """The last invocation counter accepted from one client (per key): a new one must be strictly greater.
-
-    Shared by every association of one meter with that client, so a replay is refused across associations too.
-    """
-
-    __slots__ = ("last",)
-
-    def __init__(self, last: int | None = None) -> None:
-        self.last = last
-
-    def accept(self, invocation_counter: int) -> None:
-        """Record a counter from an APDU whose tag verified.
-
-        Raises:
-            RemoteProtocolError (code INVOCATION_COUNTER_ERROR): the counter is not greater than the last one.
-        """
-        if self.last is not None and invocation_counter <= self.last:
-            raise RemoteProtocolError(
-                f"invocation counter {invocation_counter} is not above the last one accepted ({self.last})",
-                ExceptionServiceError.INVOCATION_COUNTER_ERROR,
-            )
-        self.last = invocation_counter
-
-
-class InvocationCounter:
-    """The meter's own invocation counter for one key: every ciphered APDU it sends takes the next value."""
-
-    __slots__ = ("_next",)
-
-    def __init__(self, start: int = 1) -> None:
-        if not 0 <= start <= MAX_INVOCATION_COUNTER:
-            raise ValueError(f"invocation counter {start} does not fit 32 bits")
-        self._next = start
-
-    @property
-    def next_value(self) -> int:
-        """The value the next ciphered APDU will carry."""
-        return self._next
-
-    def take(self) -> int:
-        """The next counter value; each value is given out once.
-
-        Raises:
-            LocalProtocolError: the counter is exhausted (the key must be changed, IEC 62056-5-3 9.2.7.2.4.5).
-        """
-        if self._next > MAX_INVOCATION_COUNTER:
-            raise LocalProtocolError("invocation counter exhausted: the key must be changed")
-        value = self._next
-        self._next += 1
-        return value
