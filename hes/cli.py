@@ -134,6 +134,12 @@ def _problem_line(problem: Problem) -> str:
     return f"{where or 'file'}: {problem.message}" + (f" ({value!r})" if value is not None else "")
 
 
+def _simulate(settings: Settings, args: argparse.Namespace) -> None:
+    from hes.simulator.cli import run  # imported on use: the simulator's modules are not needed by other commands
+
+    run(args)
+
+
 def _run(settings: Settings, work: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
     """Migrate, then run one coroutine with a Runtime."""
     upgrade(settings.resolved_database_url)
@@ -184,6 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_argument("--mode", choices=[mode.value for mode in ImportMode], default=ImportMode.ALL_OR_NOTHING.value)
     bulk.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     bulk.set_defaults(handler=_import)
+
+    simulate = commands.add_parser("simulate", help="run simulated DLMS meters on loopback TCP ports (tests, demos)")
+    simulate.add_argument("--meters", type=int, default=10, help="how many meters (default 10)")
+    simulate.add_argument("--brand", default="hexing", help="hexing, hexcell or idis")
+    simulate.add_argument("--transport", choices=["wrapper", "hdlc"], default="wrapper")
+    simulate.add_argument("--auth", choices=["none", "lls", "hls"], default="none", help="hls: HLS-GMAC + encryption")
+    simulate.add_argument("--host", default="127.0.0.1", help="a loopback address")
+    simulate.add_argument("--base-port", type=int, default=4100, help="first wrapper port, HDLC port after (0: any)")
+    simulate.add_argument("--seed", type=int, default=7, help="meter numbers, keys and consumption follow from it")
+    simulate.add_argument("--latency-ms", type=int, default=0, help="delay before each answer")
+    simulate.add_argument("--fleet", help="a YAML or JSON fleet file instead of the options above")
+    simulate.add_argument("--csv", help="write the fleet as a meters import CSV once listening")
+    simulate.add_argument("--secrets-json", help="write each meter's DLMS settings and keys (tests and demos only)")
+    simulate.add_argument("--max-connections", type=int, default=1000)
+    simulate.add_argument("--inactivity-timeout", type=float, default=120.0, help="seconds")
+    simulate.set_defaults(handler=_simulate)
     return parser
 
 
