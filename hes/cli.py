@@ -205,6 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--secrets-json", help="write each meter's DLMS settings and keys (tests and demos only)")
     simulate.add_argument("--max-connections", type=int, default=1000)
     simulate.add_argument("--inactivity-timeout", type=float, default=120.0, help="seconds")
+    simulate.add_argument(
+        "--mode", choices=["listen", "dial-in", "push"], default="listen", help="who connects to whom (default listen)"
+    )
+    simulate.add_argument("--hes-host", default="127.0.0.1", help="dial-in: the HES's METER_HOST (a loopback address)")
+    simulate.add_argument("--hes-port", type=int, default=4059, help="dial-in: the HES's METER_PORT (default 4059)")
+    simulate.add_argument("--keepalive-s", type=float, default=60.0, help="dial-in: heartbeat after this much quiet")
+    simulate.add_argument("--push-host", default="127.0.0.1", help="push: the HES's push listener (loopback)")
+    simulate.add_argument("--push-port", type=int, default=4059, help="push: the listener's port (default 4059)")
+    simulate.add_argument("--push-interval-s", type=float, default=900.0, help="push: seconds between pushes")
+    simulate.add_argument("--max-connecting", type=int, default=50, help="dial-in/push: connection attempts at once")
+    simulate.add_argument("--faults", type=float, help="share of the meters (0-1) given one fault each, of a mix")
+    simulate.add_argument(
+        "--fault", action="append", metavar="KIND=SHARE", help="share of the meters with this fault (repeatable)"
+    )
     simulate.set_defaults(handler=_simulate)
     return parser
 

@@ -1,8 +1,8 @@
 """The definition of a simulated fleet: which meters, which brand, transport and security, on which ports.
 
 A `FleetSpec` is frozen data, built from the `hes simulate` options (`fleet_from_options`) or from a fleet file
-(`load_fleet_file`, YAML when PyYAML is installed, else JSON), and fully determined by its seed: the same seed
-gives the same meter numbers, system titles, LLS passwords and keys. The keys are test keys derived from a public
+(hes.simulator.fleet_file), and fully determined by its seed: the same seed gives the same meter numbers, system
+titles, LLS passwords, keys and faulty meters (hes.simulator.faults). The keys are test keys derived from a public
 seed: they protect nothing, so the simulator listens on loopback addresses only, and they are written only into
 the secrets file a user asks for (`secrets_document`), never into a log or a repr.
 
@@ -17,24 +17,25 @@ A fleet file:
     base_port: 4100
     hdlc_port: 4300        # optional
     latency_ms: 0          # optional: delay before each answer
+    fault_share: 0.05      # optional: this share of the meters gets one fault each, of a mix of kinds
+    fault_shares: {garbage: 0.01, no-answer: 0.01}   # optional: a share per fault kind
     meters:
       - {count: 10, brand: hexing, transport: wrapper, auth: hls}
       - {count: 5, brand: hexcell, transport: hdlc, auth: lls}
+      - {count: 2, brand: idis, faults: [no-answer, {kind: latency, latency_ms: 800, jitter_ms: 200}]}
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import ipaddress
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from hes import validation
+from hes.simulator.faults import Fault, FaultKind, FaultShares, parse_fault, pick_faults
 
 __all__ = [
     "BRANDS",
@@ -51,8 +52,8 @@ __all__ = [
     "Transport",
     "build_fleet",
     "fleet_from_options",
-    "load_fleet_file",
-    "parse_fleet",
+    "parse_group",
+    "with_fault_shares",
 ]
 
 # Most meters one simulator process runs: 10,000 is the issue's scale target; more is a typo.
@@ -142,6 +143,7 @@ class MeterSpec:
     lls_password: bytes | None = field(default=None, repr=False)
     encryption_key: bytes | None = field(default=None, repr=False)  # global unicast encryption key
     authentication_key: bytes | None = field(default=None, repr=False)
+    faults: tuple[Fault, ...] = ()
 
     @property
     def brand_info(self) -> BrandInfo:
@@ -161,12 +163,13 @@ class MeterSpec:
 
 @dataclass(frozen=True, slots=True)
 class MeterGroup:
-    """`count` meters of one brand, transport and authentication."""
+    """`count` meters of one brand, transport and authentication, each with `faults`."""
 
     count: int
     brand: str
     transport: Transport
     authentication: Authentication
+    faults: tuple[Fault, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,11 +233,13 @@ def build_fleet(
     base_port: int = 4100,
     hdlc_port: int | None = None,
     latency_ms: int = 0,
+    fault_shares: FaultShares | None = None,
 ) -> FleetSpec:
-    """The fleet of `groups`, numbered and keyed from `seed`.
+    """The fleet of `groups`, numbered and keyed from `seed`; `fault_shares` adds faults to meters the seed picks.
 
     Raises:
-        FleetError: every problem found (unknown brand, non-loopback host, ports out of range, too many meters).
+        FleetError: every problem found (unknown brand, non-loopback host, ports out of range, too many meters, a
+            wrong-secret fault on meters without a secret).
     """
     problems = _check_host(host)
     total = sum(group.count for group in groups)
@@ -244,6 +249,11 @@ def build_fleet(
         f"brand {group.brand!r} is not one of {', '.join(BRANDS)}" for group in groups if group.brand not in BRANDS
     ]
     problems += [f"a group has at least 1 meter, not {group.count}" for group in groups if group.count < 1]
+    problems += [
+        "wrong-secret needs meters with a password or keys (auth lls or hls)"
+        for group in groups
+        if group.authentication is Authentication.NONE and any(f.kind is FaultKind.WRONG_SECRET for f in group.faults)
+    ]
     if seed < 0:
         problems.append("the seed is a whole number >= 0")
     if not 0 <= latency_ms <= 60_000:
@@ -293,9 +303,25 @@ def build_fleet(
                     lls_password=_lls_password(seed, index) if group.authentication is Authentication.LLS else None,
                     encryption_key=_derive(seed, index, "encryption", _KEY_LENGTH) if ciphered else None,
                     authentication_key=_derive(seed, index, "authentication", _KEY_LENGTH) if ciphered else None,
+                    faults=group.faults,
                 )
             )
-    return FleetSpec(seed, host, base_port, hdlc_port if hdlc else None, latency_ms, tuple(meters))
+    fleet = FleetSpec(seed, host, base_port, hdlc_port if hdlc else None, latency_ms, tuple(meters))
+    return with_fault_shares(fleet, fault_shares) if fault_shares else fleet
+
+
+def with_fault_shares(fleet: FleetSpec, shares: FaultShares) -> FleetSpec:
+    """`fleet` with faults added to the meters its seed picks for `shares` (kinds a meter has already are kept)."""
+    secrets = [meter.authentication is not Authentication.NONE for meter in fleet.meters]
+    extra = pick_faults(shares, seed=fleet.seed, has_secret=secrets)
+    return replace(fleet, meters=tuple(_with_faults(m, added) for m, added in zip(fleet.meters, extra, strict=True)))
+
+
+def _with_faults(meter: MeterSpec, added: tuple[Fault, ...]) -> MeterSpec:
+    """`meter` with the faults `added`, except kinds it already has from its group."""
+    kinds = {fault.kind for fault in meter.faults}
+    new = tuple(fault for fault in added if fault.kind not in kinds)
+    return replace(meter, faults=meter.faults + new) if new else meter
 
 
 def fleet_from_options(
@@ -308,23 +334,26 @@ def fleet_from_options(
     host: str = "127.0.0.1",
     base_port: int = 4100,
     latency_ms: int = 0,
+    fault_shares: FaultShares | None = None,
 ) -> FleetSpec:
-    """A one-group fleet as `hes simulate --meters N --brand ... --transport ... --auth ...` describes it.
+    """A one-group fleet as `hes simulate --meters N --brand ... --transport ... --auth ... --faults ...` describes it.
 
     Raises:
         FleetError: every problem with the options.
     """
-    group, problems = _group({"count": meters, "brand": brand, "transport": transport, "auth": auth}, "options")
+    group, problems = parse_group({"count": meters, "brand": brand, "transport": transport, "auth": auth}, "options")
     if group is None:
         raise FleetError(problems)
-    return build_fleet([group], seed=seed, host=host, base_port=base_port, latency_ms=latency_ms)
+    return build_fleet(
+        [group], seed=seed, host=host, base_port=base_port, latency_ms=latency_ms, fault_shares=fault_shares
+    )
 
 
-_FLEET_KEYS = frozenset({"seed", "host", "base_port", "hdlc_port", "latency_ms", "meters"})
-_GROUP_KEYS = frozenset({"count", "brand", "transport", "auth"})
+_GROUP_KEYS = frozenset({"count", "brand", "transport", "auth", "faults"})
 
 
-def _group(raw: Any, where: str) -> tuple[MeterGroup | None, list[str]]:
+def parse_group(raw: Any, where: str) -> tuple[MeterGroup | None, list[str]]:
+    """A meter group from a fleet file or the options: the group, or None and every problem found."""
     if not isinstance(raw, dict):
         return None, [f"{where}: a meter group is a mapping of {', '.join(sorted(_GROUP_KEYS))}"]
     problems = [f"{where}: unknown key {key!r}" for key in raw if key not in _GROUP_KEYS]
@@ -343,76 +372,18 @@ def _group(raw: Any, where: str) -> tuple[MeterGroup | None, list[str]]:
         authentication = Authentication.parse(raw.get("auth", "none"))
     except ValueError:
         problems.append(f"{where}: auth is none, lls or hls")
+    raw_faults = raw.get("faults", [])
+    faults: list[Fault] = []
+    if not isinstance(raw_faults, list):
+        problems.append(f"{where}: faults is a list of fault kinds or mappings")
+        raw_faults = []
+    for number, raw_fault in enumerate(raw_faults, start=1):
+        fault, fault_problems = parse_fault(raw_fault, f"{where}.faults[{number}]")
+        problems += fault_problems
+        if fault is not None:
+            faults.append(fault)
+    if len({fault.kind for fault in faults}) < len(faults):
+        problems.append(f"{where}: each fault kind is listed once")
     if problems or transport is None or authentication is None:
         return None, problems
-    return MeterGroup(count, brand, transport, authentication), []
-
-
-def parse_fleet(document: Any) -> FleetSpec:
-    """The fleet a parsed fleet file describes (see the module docstring).
-
-    Raises:
-        FleetError: every problem found in the document.
-    """
-    if not isinstance(document, dict):
-        raise FleetError(["a fleet file holds a mapping with a 'meters' list"])
-    problems = [f"unknown key {key!r}" for key in document if key not in _FLEET_KEYS]
-    numbers: dict[str, int | None] = {}
-    for key, default in (("seed", 7), ("base_port", 4100), ("hdlc_port", None), ("latency_ms", 0)):
-        value = document.get(key, default)
-        if (value is not None or key != "hdlc_port") and (not isinstance(value, int) or isinstance(value, bool)):
-            problems.append(f"{key} is a whole number")
-        numbers[key] = value
-    host = document.get("host", "127.0.0.1")
-    if not isinstance(host, str):
-        problems.append("host is an IP address")
-    raw_groups = document.get("meters")
-    if not isinstance(raw_groups, list) or not raw_groups:
-        problems.append("meters is a non-empty list of meter groups")
-        raw_groups = []
-    groups: list[MeterGroup] = []
-    for number, raw in enumerate(raw_groups, start=1):
-        group, group_problems = _group(raw, f"meters[{number}]")
-        problems += group_problems
-        if group is not None:
-            groups.append(group)
-    if problems:
-        raise FleetError(problems)
-    return build_fleet(
-        groups,
-        seed=numbers["seed"] or 0,
-        host=host,
-        base_port=numbers["base_port"] or 0,
-        hdlc_port=numbers["hdlc_port"],
-        latency_ms=numbers["latency_ms"] or 0,
-    )
-
-
-def load_fleet_file(path: Path) -> FleetSpec:
-    """Read a fleet file: JSON for *.json, YAML otherwise when PyYAML is installed (YAML is a superset of JSON).
-
-    Raises:
-        FleetError: the file cannot be read or parsed, or describes a fleet that cannot run.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FleetError([f"cannot read {path}: {error}"]) from error
-    is_json = path.suffix.lower() == ".json"
-    try:
-        document = json.loads(text) if is_json else _yaml_load(text)
-    except ValueError as error:
-        raise FleetError([f"{path} is not valid {'JSON' if is_json else 'YAML'}: {error}"]) from error
-    return parse_fleet(document)
-
-
-def _yaml_load(text: str) -> Any:
-    """Parse YAML with PyYAML when installed (it comes with uvicorn[standard]); else the text must be JSON."""
-    try:
-        yaml = importlib.import_module("yaml")  # no type stubs installed: loaded dynamically, used as Any
-    except ImportError:
-        return json.loads(text)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ValueError(str(error)) from error
+    return MeterGroup(count, brand, transport, authentication, tuple(faults)), []

@@ -2,10 +2,13 @@
 
 `SimulatedMeter` is one meter: who it is (meter number, brand, wrapper port, HDLC address, system title), which
 client SAPs it serves and with what authentication and keys (one `AssociationConfig` each), its COSEM objects and
-the one `SecurityState` (invocation counters) that all its associations share.
+the one `SecurityState` (invocation counters) that all its associations share. A meter with the wrong-secret fault
+(hes.simulator.faults) is built with another LLS password and other keys than its spec (and the secrets file) says.
 
 A `MeterConnection` is one transport connection (one TCP socket) to it: received octets go in, octets to send come
-out. Two kinds (habit 1, the h2 style: `receive_data(bytes) -> bytes`, `drain_events()`):
+out (`receive_data`), or the same octets as `Answer`s that say which meter sent them and which response APDU they
+carry (`receive_answers`, for a driver that injects faults per meter). Two kinds (habit 1, the h2 style:
+`receive_data(bytes) -> bytes`, `drain_events()`):
 
 - `WrapperConnection`: IEC 62056-47 wrapper frames to one meter; the source wPort is the client SAP.
 - `HdlcConnection`: IEC 62056-46 HDLC frames, routed by their destination address (upper = logical device,
@@ -32,10 +35,12 @@ from hes.simulator.dlms.hdlc_frame import MAX_INFO_FIELD, HdlcAddress, HdlcFrame
 from hes.simulator.dlms.hdlc_link import ApduReceived, HdlcLink, LinkConnected, LinkDisconnected, LinkEvent
 from hes.simulator.dlms.security import Keys, Protection
 from hes.simulator.dlms.wrapper import DEFAULT_MAX_APDU, WrapperFramer
+from hes.simulator.faults import FaultKind, wrong_key, wrong_password
 from hes.simulator.fleet import PUBLIC_CLIENT, Authentication, MeterSpec
 
 __all__ = [
     "MANAGEMENT_LOGICAL_DEVICE",
+    "Answer",
     "CommunicationError",
     "ConnectionEvent",
     "FrameIgnored",
@@ -114,16 +119,23 @@ class SimulatedMeter:
         """The meter a fleet spec describes: the HES's client SAP with the spec's security, plus the public client.
 
         HLS-GMAC meters require every request of that client authenticated and encrypted (security suite 0); the
-        public client (16) associates without authentication and without ciphering, as IDIS meters do.
+        public client (16) associates without authentication and without ciphering, as IDIS meters do. With the
+        wrong-secret fault the meter's password and keys differ from the spec's, so the HES's association fails.
         """
+        wrong = any(fault.kind is FaultKind.WRONG_SECRET for fault in spec.faults)
+        password, encryption_key, authentication_key = spec.lls_password, spec.encryption_key, spec.authentication_key
+        if wrong:
+            password = wrong_password(password) if password is not None else None
+            encryption_key = wrong_key(encryption_key) if encryption_key is not None else None
+            authentication_key = wrong_key(authentication_key) if authentication_key is not None else None
         keys = None
-        if spec.encryption_key is not None and spec.authentication_key is not None:
-            keys = Keys(spec.encryption_key, spec.authentication_key)
+        if encryption_key is not None and authentication_key is not None:
+            keys = Keys(encryption_key, authentication_key)
         clients = {
             spec.client_sap: AssociationConfig(
                 system_title=spec.system_title,
                 authentication=_MECHANISMS[spec.authentication],
-                lls_password=spec.lls_password,
+                lls_password=password,
                 keys=keys,
                 security_policy=Protection.AUTHENTICATED | Protection.ENCRYPTED if spec.ciphered else Protection.NONE,
             )
@@ -196,6 +208,16 @@ class CommunicationError:
 ConnectionEvent = SessionEvent | LinkChanged | FrameIgnored | CommunicationError
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Octets one meter sends back: a wrapper frame, or the HDLC frames one received frame made the link send."""
+
+    meter: SimulatedMeter | None  # None: a frame too broken to name its meter
+    data: bytes
+    client: int | None = None  # the client SAP of the request (wrapper source wPort / HDLC client address)
+    apdu: bytes | None = None  # the response APDU inside a wrapper frame (HDLC frames are read from `data`)
+
+
 # ---------------------------------------------------------------------------------------------------- connections
 
 
@@ -205,7 +227,7 @@ class MeterConnection:
     def __init__(self) -> None:
         self.closed = False
         self._events: list[ConnectionEvent] = []
-        self._out = bytearray()  # answers of this receive_data call, kept if a later frame in the same call fails
+        self._answers: list[Answer] = []  # answers of this call, kept if a later frame in the same call fails
 
     def receive_data(self, data: bytes) -> bytes:
         """Feed received octets; returns the octets to send back (possibly none).
@@ -217,15 +239,18 @@ class MeterConnection:
             The answers to every request the octets completed. After a protocol error, any answer the standard
             prescribes; `closed` is then True and the driver must close the connection once it is sent.
         """
+        return b"".join(answer.data for answer in self.receive_answers(data))
+
+    def receive_answers(self, data: bytes) -> list[Answer]:
+        """Feed received octets, as `receive_data`; returns the same octets as one Answer per meter reply, in order."""
         if self.closed:
-            return b""
+            return []
         try:
             self._receive(data)
         except RemoteProtocolError as error:
             self._fail(error.message)
-        out = bytes(self._out)
-        self._out.clear()
-        return out
+        answers, self._answers = self._answers, []
+        return answers
 
     def drain_events(self) -> list[ConnectionEvent]:
         """Events since the last call, oldest first."""
@@ -233,7 +258,7 @@ class MeterConnection:
         return events
 
     def _receive(self, data: bytes) -> None:
-        """Process received octets, appending answers to `_out`; raise RemoteProtocolError on a protocol error."""
+        """Process received octets, appending to `_answers`; raise RemoteProtocolError on a protocol error."""
         raise NotImplementedError
 
     def _pending(self) -> bytes:
@@ -250,7 +275,9 @@ class MeterConnection:
         if meter is not None:
             meter.counters.communication_errors += 1
         self._events.append(CommunicationError(meter.meter_number if meter is not None else None, reason))
-        self._out += self._pending()
+        pending = self._pending()
+        if pending:
+            self._answers.append(Answer(meter, pending))
 
     def _serve(self, meter: SimulatedMeter, associations: dict[int, Association], client: int, apdu: bytes) -> bytes:
         """The answer of `client`'s association (created on first use) to `apdu`.
@@ -291,7 +318,8 @@ class WrapperConnection(MeterConnection):
                 # A meter discards such frames; ending the connection tells a misconfigured client at once instead.
                 raise RemoteProtocolError(f"no logical device at wPort {frame.destination_wport}")
             answer = self._serve(self.meter, self._associations, frame.source_wport, frame.apdu)
-            self._out += self._framer.frame(frame.destination_wport, frame.source_wport, answer)
+            framed = self._framer.frame(frame.destination_wport, frame.source_wport, answer)
+            self._answers.append(Answer(self.meter, framed, frame.source_wport, answer))
 
 
 # Finds the meter a frame addresses on an HDLC line: by logical (upper) and physical (lower) address; a 1-octet
@@ -339,7 +367,9 @@ class HdlcConnection(MeterConnection):
             station = self._current = self._station(meter)
             for event in station.link.receive_data(encode_frame(frame)):
                 self._on_link_event(station, event)
-            self._out += station.link.data_to_send()
+            out = station.link.data_to_send()
+            if out:
+                self._answers.append(Answer(meter, out, frame.source.upper))
 
     def _station(self, meter: SimulatedMeter) -> _Station:
         station = self._stations.get(meter.meter_number)

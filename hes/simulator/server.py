@@ -4,10 +4,11 @@ The HES connects out to the meters, as to cellular meters with a public address:
 - each wrapper meter (IEC 62056-47) listens on its own port;
 - every HDLC meter (IEC 62056-46) shares one port; each frame goes to the meter its destination address names.
 
-This module is the only place with sockets: it reads octets, hands them to a `MeterConnection`, writes what comes
-back (after the configured latency), logs the connection's events and closes the socket when the connection says
-so. Each connection is bounded in time (an inactivity timeout, a write timeout for a peer that does not read) and
-the number of open connections is bounded; a socket error or a protocol error ends that connection only.
+This module owns the listening sockets; each accepted connection is served by a `ConnectionDriver`
+(hes.simulator.driver), which hands octets to a `MeterConnection` and sends the answers after the configured
+latency and as the meter's faults say (hes.simulator.faults). Each connection is bounded in time (an inactivity
+timeout, a write timeout for a peer that does not read) and the number of open connections is bounded; a socket
+error, a protocol error or a fault ends that connection only: the other meters keep answering.
 
 Use `run_fleet(spec)` as an async context manager; it yields the running `FleetServer` with the bound ports.
 """
@@ -19,24 +20,27 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from hes.obis import ObisCode, load_profile
-from hes.simulator.cosem import InMemoryMeterState, MeterObjects
+from hes.simulator.cosem import MeterObjects
 from hes.simulator.dlms.association import ObjectModel
 from hes.simulator.dlms.hdlc_frame import HdlcAddress
+from hes.simulator.driver import ConnectionDriver, ServerLimits
 from hes.simulator.fleet import FleetSpec, MeterSpec
-from hes.simulator.meter import (
-    CommunicationError,
-    ConnectionEvent,
-    FrameIgnored,
-    HdlcConnection,
-    MeterConnection,
-    ObjectsForClient,
-    SimulatedMeter,
-)
+from hes.simulator.injection import MeterFaults
+from hes.simulator.live_state import live_state
+from hes.simulator.meter import HdlcConnection, MeterConnection, ObjectsForClient, SimulatedMeter
 
-__all__ = ["Endpoint", "FleetServer", "ObjectsFactory", "ServerLimits", "brand_objects", "run_fleet"]
+__all__ = [
+    "Endpoint",
+    "FleetServer",
+    "ObjectsFactory",
+    "ServerLimits",
+    "brand_objects",
+    "build_meters",
+    "fault_table",
+    "run_fleet",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -44,24 +48,6 @@ logger = logging.getLogger(__name__)
 ObjectsFactory = Callable[[MeterSpec], ObjectsForClient]
 
 SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)  # COSEM logical device / meter serial number (Data, class 1)
-# Octets read from a socket at a time: a few wrapper frames or HDLC frames; the framers bound what they buffer.
-_READ_CHUNK = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class ServerLimits:
-    """Bounds on what clients can make the simulator hold; defaults follow OSGP's head-end defaults where it has one."""
-
-    max_connections: int = 1000  # open connections across the fleet (OSGP allows 1,000 concurrent meter connections)
-    inactivity_timeout: float = 120.0  # seconds without a received octet before the meter hangs up (OSGP: 120 s)
-    write_timeout: float = 30.0  # seconds a peer may leave our answer unread before we give up on it
-    shutdown_timeout: float = 5.0  # seconds close() waits for connection tasks to finish
-
-    def __post_init__(self) -> None:
-        if self.max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
-        if min(self.inactivity_timeout, self.write_timeout, self.shutdown_timeout) <= 0:
-            raise ValueError("timeouts must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +81,7 @@ class FleetServer:
         self.meters = {meter.meter_number: meter for meter in meters}
         self.endpoints: dict[str, Endpoint] = {}  # meter number -> where it listens, once started
         self.hdlc_endpoint: Endpoint | None = None
+        self.faults = fault_table(spec)
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._latency = spec.latency_ms / 1000
@@ -114,7 +101,7 @@ class FleetServer:
         try:
             for spec in self.spec.wrapper_meters:
                 meter = self.meters[spec.meter_number]
-                port = await self._listen(spec.host, spec.port, meter.wrapper_connection)
+                port = await self._listen(spec.host, spec.port, meter.wrapper_connection, meter)
                 self.endpoints[spec.meter_number] = Endpoint(spec.host, port)
             hdlc = self.spec.hdlc_meters
             if hdlc:
@@ -142,16 +129,22 @@ class FleetServer:
                 await asyncio.wait_for(server.wait_closed(), self.limits.shutdown_timeout)
         self._servers.clear()
 
-    async def _listen(self, host: str, port: int, connect: Callable[[], MeterConnection]) -> int:
+    async def _listen(
+        self, host: str, port: int, connect: Callable[[], MeterConnection], meter: SimulatedMeter | None = None
+    ) -> int:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await self._serve(reader, writer, connect)
+            await self._serve(reader, writer, connect, meter)
 
         server = await asyncio.start_server(serve, host, port, reuse_address=True)
         self._servers.append(server)
         return int(server.sockets[0].getsockname()[1])
 
     async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connect: Callable[[], MeterConnection]
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        connect: Callable[[], MeterConnection],
+        meter: SimulatedMeter | None,
     ) -> None:
         peer = writer.get_extra_info("peername")
         if len(self._tasks) >= self.limits.max_connections:
@@ -162,8 +155,11 @@ class FleetServer:
         assert task is not None  # start_server runs each client callback in a task of its own
         self._tasks.add(task)
         connection = connect()
+        driver = ConnectionDriver(
+            reader, writer, connection, limits=self.limits, peer=peer, latency=self._latency, faults=self.faults_of
+        )
         try:
-            await self._exchange(reader, writer, connection, peer)
+            await driver.run(meter)
         except (ConnectionError, OSError) as error:
             logger.info("connection from %s lost: %s", peer, error)
         except asyncio.CancelledError:
@@ -177,71 +173,34 @@ class FleetServer:
             self._tasks.discard(task)
             writer.close()
 
-    async def _exchange(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: MeterConnection, peer: object
-    ) -> None:
-        """Read, answer, write until the peer hangs up, goes quiet, or breaks the protocol."""
-        while not connection.closed:
-            try:
-                async with asyncio.timeout(self.limits.inactivity_timeout):
-                    data = await reader.read(_READ_CHUNK)
-            except TimeoutError:
-                logger.info("connection from %s closed after %.0f s of silence", peer, self.limits.inactivity_timeout)
-                return
-            answer = connection.receive_data(data)
-            self._log(connection.drain_events(), peer)
-            if answer:
-                if self._latency:
-                    await asyncio.sleep(self._latency)
-                writer.write(answer)
-                try:
-                    async with asyncio.timeout(self.limits.write_timeout):
-                        await writer.drain()
-                except TimeoutError:
-                    logger.info("connection from %s closed: answers left unread", peer)
-                    return
-            if not data:
-                return
-
-    @staticmethod
-    def _log(events: list[ConnectionEvent], peer: object) -> None:
-        for event in events:
-            if isinstance(event, CommunicationError):
-                # One communication event per broken connection; the meter and its other connections carry on.
-                logger.warning("meter %s: connection from %s ended: %s", event.meter_number, peer, event.reason)
-            elif isinstance(event, FrameIgnored):
-                logger.debug("connection from %s: %s", peer, event.reason)
-            else:
-                logger.debug("meter %s: %s", event.meter_number, event.event)
+    def faults_of(self, meter: SimulatedMeter) -> MeterFaults:
+        """The run-time faults of one of the fleet's meters."""
+        return self.faults[meter.meter_number]
 
 
-@dataclass
-class _LiveClockState(InMemoryMeterState):
-    """A meter state whose clock runs (UTC, plus whatever a client's clock setting moved it by)."""
+def fault_table(spec: FleetSpec) -> dict[str, MeterFaults]:
+    """Each meter's run-time faults, seeded from its own seed (a repeatable run)."""
+    return {meter.meter_number: MeterFaults(meter.faults, meter.seed) for meter in spec.meters}
 
-    offset: timedelta = timedelta(0)
 
-    def clock(self) -> datetime:
-        """The wall clock, shifted by the last setting."""
-        return datetime.now(UTC) + self.offset
-
-    def set_clock(self, value: datetime) -> None:
-        """Move the clock to `value` from now on."""
-        self.offset = value - datetime.now(UTC)
+def build_meters(spec: FleetSpec, objects: ObjectsFactory | None = None) -> list[SimulatedMeter]:
+    """The fleet's meters, in spec order, with the objects `objects` builds (by default `brand_objects`)."""
+    build = objects or brand_objects
+    return [SimulatedMeter.from_spec(meter, build(meter)) for meter in spec.meters]
 
 
 def brand_objects(spec: MeterSpec) -> ObjectsForClient:
     """The brand profile's COSEM objects for `spec`, built on first use (a fleet of 10,000 starts at once).
 
-    Their state is a running clock and the serial number; registers read the profile's defaults. A MeterState fed by
-    the physics model (hes.simulator.physics.MeterModel) does not exist yet: it replaces `_LiveClockState` here.
+    Their values come from the meter's physics model (hes.simulator.live_state): a running UTC clock, registers,
+    load profile, billing values and event logs, and a relay that stops consumption when a client opens it.
     """
     built: list[MeterObjects] = []
 
     def for_client(client_sap: int) -> ObjectModel:
         if not built:
-            state = _LiveClockState(datetime.now(UTC), data_values={SERIAL_NUMBER: spec.meter_number})
-            built.append(MeterObjects.build(load_profile(spec.brand), state, spec.client_sap))
+            profile = load_profile(spec.brand)
+            built.append(MeterObjects.build(profile, live_state(spec, profile), spec.client_sap))
         return built[0].for_client(client_sap)
 
     return for_client
@@ -261,9 +220,7 @@ async def run_fleet(
     Raises:
         OSError: a port cannot be bound.
     """
-    build = objects or brand_objects
-    meters = [SimulatedMeter.from_spec(meter, build(meter)) for meter in spec.meters]
-    server = FleetServer(spec, meters, limits)
+    server = FleetServer(spec, build_meters(spec, objects), limits)
     await server.start()
     try:
         yield server

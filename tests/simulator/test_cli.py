@@ -6,6 +6,7 @@ API's `dlms` object.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import signal
@@ -30,6 +31,7 @@ from hes.simulator.cli import METER_COLUMNS, meter_rows, secrets_document
 from hes.simulator.fleet import FleetSpec, fleet_from_options
 from hes.simulator.server import Endpoint
 from tests.simulator.gurux_peer import CLIENT_TITLE, GuruxPeer, StreamWire
+from tests.simulator.test_push import decode
 
 HES = str(Path(sys.executable).parent / "hes")
 _STARTUP_SECONDS = 30  # generous: a cold interpreter imports the whole package before it listens
@@ -198,3 +200,93 @@ async def test_the_secrets_are_what_the_meters_api_takes(
         assert dlms["hasBlockCipherKey"] == dlms["hasAuthenticationKey"] == (auth == "hls")
         assert dlms["hasPassword"] == (auth == "lls")
         assert dlms["physicalAddress"] == (meter["dlms"]["physicalAddress"] if transport == "hdlc" else None)
+
+
+async def _file(path: Path, process: subprocess.Popen[str]) -> Any:
+    """The JSON in `path` once the process wrote it (without blocking the event loop)."""
+    async with asyncio.timeout(_STARTUP_SECONDS):
+        while not path.exists():
+            if process.poll() is not None:
+                pytest.fail(f"hes simulate exited with {process.returncode}: {process.communicate()[1]}")
+            await asyncio.sleep(0.05)
+    return json.loads(path.read_text())
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, errors = process.communicate(timeout=15)
+    assert process.returncode == 0, errors
+    return output
+
+
+async def test_hes_simulate_dial_in_meters_call_the_hes_and_answer_on_that_socket(
+    simulate: Any, tmp_path: Path
+) -> None:
+    connections: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    hes = await asyncio.start_server(lambda r, w: connections.put_nowait((r, w)), "127.0.0.1", 0)
+    port = hes.sockets[0].getsockname()[1]
+    try:
+        process = simulate(
+            "--meters", "2", "--auth", "lls", "--seed", "31", "--mode", "dial-in", "--hes-port", str(port),
+            "--secrets-json", "secrets.json",
+        )  # fmt: skip
+        secrets = {meter["meterNumber"]: meter for meter in (await _file(tmp_path / "secrets.json", process))["meters"]}
+        assert {(meter["ipAddress"], meter["port"]) for meter in secrets.values()} == {(None, None)}
+        async with asyncio.timeout(_STARTUP_SECONDS):
+            reader, writer = await connections.get()
+            announcement = await reader.read(4096)
+        name = bytes(decode(announcement).value[1])  # FLAG id + meter number
+        meter = secrets[name[3:].decode()]
+        peer = GuruxPeer(_client_from_secrets(meter), StreamWire(reader, writer))
+        await peer.associate()
+        serial = GXDLMSData("0.0.96.1.0.255")
+        await peer.read(serial, 2)
+        assert bytes(serial.value).decode() == meter["meterNumber"]
+        await peer.release()
+        assert f"simulating 2 meters dialling 127.0.0.1:{port}" in _stop(process)
+    finally:
+        hes.close()
+        await hes.wait_closed()
+
+
+async def test_hes_simulate_push_mode_pushes_and_faults_are_in_the_secrets(simulate: Any, tmp_path: Path) -> None:
+    frames: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def receive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frames.put_nowait(await reader.read())
+        writer.close()
+
+    listener = await asyncio.start_server(receive, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        process = simulate(
+            "--meters", "4", "--brand", "idis", "--auth", "lls", "--base-port", "0", "--mode", "push",
+            "--push-port", str(port), "--push-interval-s", "0.5", "--faults", "0.5", "--secrets-json", "secrets.json",
+        )  # fmt: skip
+        secrets = (await _file(tmp_path / "secrets.json", process))["meters"]
+        assert sum(1 for meter in secrets if meter["faults"]) == 2
+        async with asyncio.timeout(_STARTUP_SECONDS):
+            frame = await frames.get()
+        values = decode(frame).value
+        assert bytes(values[0]) == bytes((0, 0, 25, 9, 0, 255))
+        assert bytes(values[1])[3:].decode() in {meter["meterNumber"] for meter in secrets}
+        output = _stop(process)
+        assert f"pushing to 127.0.0.1:{port}" in output and "2 meters with faults" in output
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("options", "problems"),
+    [
+        (("--mode", "dial-in", "--transport", "hdlc"), ["--mode dial-in needs wrapper meters; 1 use HDLC"]),
+        (("--mode", "push", "--push-host", "10.0.0.1"), ["push host 10.0.0.1 is not a loopback address"]),
+        (("--faults", "2", "--fault", "warp=0.1"), ["--faults is a share from 0 to 1, not 2.0", "fault kind 'warp'"]),
+    ],
+)
+def test_bad_modes_and_faults_are_refused(simulate: Any, options: tuple[str, ...], problems: list[str]) -> None:
+    process = simulate("--meters", "1", "--base-port", "0", *options)
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert all(problem in errors for problem in problems), errors

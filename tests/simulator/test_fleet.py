@@ -9,6 +9,7 @@ import pytest
 
 from hes import validation
 from hes.obis import load_profile
+from hes.simulator.faults import FaultKind, FaultShares
 from hes.simulator.fleet import (
     BRANDS,
     FIRST_PHYSICAL_ADDRESS,
@@ -19,9 +20,9 @@ from hes.simulator.fleet import (
     Transport,
     build_fleet,
     fleet_from_options,
-    load_fleet_file,
-    parse_fleet,
+    with_fault_shares,
 )
+from hes.simulator.fleet_file import load_fleet_file, parse_fleet
 
 
 def test_the_same_seed_gives_the_same_fleet_and_another_seed_another() -> None:
@@ -196,7 +197,7 @@ def test_every_problem_in_a_fleet_file_is_listed() -> None:
         "meters[1]: count is a whole number",
         "meters[1]: brand 'acme' is not one of hexing, hexcell, idis",
         "meters[1]: auth is none, lls or hls",
-        "meters[2]: a meter group is a mapping of auth, brand, count, transport",
+        "meters[2]: a meter group is a mapping of auth, brand, count, faults, transport",
     ]
     with pytest.raises(FleetError, match="a fleet file holds a mapping"):
         parse_fleet(["meters"])
@@ -215,3 +216,60 @@ def test_unreadable_and_malformed_files_are_fleet_errors(tmp_path: Path) -> None
     bad_yaml.write_text("meters: [unclosed\n")
     with pytest.raises(FleetError, match="is not valid YAML"):
         load_fleet_file(bad_yaml)
+
+
+FAULTY_FLEET = """\
+seed: 4
+base_port: 0
+fault_shares: {garbage: 0.25}
+meters:
+  - {count: 2, brand: hexing, auth: lls, faults: [wrong-secret, {kind: latency, latency_ms: 800, jitter_ms: 200}]}
+  - {count: 6, brand: idis}
+"""
+
+
+def test_a_fleet_file_gives_faults_to_a_group_and_to_a_share_of_the_fleet(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FAULTY_FLEET)
+    fleet = load_fleet_file(path)
+    assert load_fleet_file(path) == fleet  # the seed decides which meters get the shared faults
+    for meter in fleet.meters[:2]:
+        kinds = [fault.kind for fault in meter.faults]
+        assert kinds[:2] == [FaultKind.WRONG_SECRET, FaultKind.LATENCY] and meter.faults[1].latency_ms == 800
+    garbage = [meter for meter in fleet.meters if any(f.kind is FaultKind.GARBAGE for f in meter.faults)]
+    assert len(garbage) == 2  # a quarter of 8 meters
+
+
+def test_every_problem_with_faults_is_listed() -> None:
+    document = {
+        "fault_share": 3,
+        "fault_shares": {"warp": 0.1},
+        "meters": [
+            {"count": 1, "faults": ["wrong-secret"]},
+            {"count": 1, "auth": "lls", "faults": ["garbage", "garbage", {"kind": "slow", "ms_per_byte": 0}]},
+            {"count": 1, "faults": "garbage"},
+        ],
+    }
+    with pytest.raises(FleetError) as caught:
+        parse_fleet(document)
+    assert caught.value.problems == [
+        "meters[2].faults[3]: ms_per_byte is more than 0 and at most 1000",
+        "meters[2]: each fault kind is listed once",
+        "meters[3]: faults is a list of fault kinds or mappings",
+        "fault_share is a number from 0 to 1, not 3",
+        f"fault kind 'warp' is not one of {', '.join(FaultKind)}",
+    ]
+    with pytest.raises(FleetError, match="wrong-secret needs meters with a password or keys"):
+        parse_fleet({"meters": [{"count": 1, "faults": ["wrong-secret"]}]})
+
+
+def test_fault_shares_on_the_options_are_chosen_by_the_seed() -> None:
+    shares = FaultShares(0.2, ((FaultKind.NO_ANSWER, 0.1),))
+    fleet = fleet_from_options(20, auth="lls", seed=9, fault_shares=shares)
+    assert fleet_from_options(20, auth="lls", seed=9, fault_shares=shares) == fleet
+    faulty = [meter for meter in fleet.meters if meter.faults]
+    assert 4 <= len(faulty) <= 6
+    assert sum(1 for m in fleet.meters for f in m.faults if f.kind is FaultKind.NO_ANSWER) >= 2
+    again = with_fault_shares(fleet, shares)  # the same kinds are not added twice
+    assert [len(meter.faults) for meter in again.meters] == [len(meter.faults) for meter in fleet.meters]
+    assert all(not meter.faults for meter in fleet_from_options(20, seed=9).meters)

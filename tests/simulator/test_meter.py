@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import pytest
 from gurux_dlms import GXDLMSException
@@ -18,6 +19,7 @@ from hes.simulator.dlms.hdlc_frame import (
     u_control,
 )
 from hes.simulator.dlms.hdlc_link import LinkConnected, LinkDisconnected
+from hes.simulator.faults import Fault, FaultKind
 from hes.simulator.fleet import PUBLIC_CLIENT, FleetSpec, MeterSpec, fleet_from_options
 from hes.simulator.meter import (
     CommunicationError,
@@ -207,3 +209,35 @@ def test_an_hdlc_frame_the_link_rejects_is_answered_with_frmr_before_the_connect
     (event,) = connection.drain_events()
     assert isinstance(event, CommunicationError) and event.meter_number == spec.meter_number
     assert meter.counters.communication_errors == 1
+
+
+def test_answers_name_their_meter_client_and_response_apdu() -> None:
+    (spec,) = _fleet().meters
+    meter = _meter(spec)
+    connection = meter.wrapper_connection()
+    aarq = bytes(gurux_client(spec).aarqRequest()[0])
+    (answer,) = connection.receive_answers(aarq)
+    assert answer.meter is meter and answer.client == spec.client_sap
+    assert answer.apdu is not None and answer.apdu[0] == 0x61 and answer.data.endswith(answer.apdu)
+    assert connection.receive_answers(b"\x00\x02garbage") == [] and connection.closed
+
+
+def test_an_hdlc_answer_names_the_meter_of_the_line_that_sent_it() -> None:
+    specs = _fleet("hdlc", meters=2).meters
+    first, second = (_meter(spec) for spec in specs)
+    connection = _hdlc_connection(first, second)
+    answers = connection.receive_answers(bytes(gurux_client(specs[1]).snrmRequest()))
+    assert [(answer.meter, answer.client, answer.apdu) for answer in answers] == [(second, specs[1].client_sap, None)]
+
+
+def test_a_wrong_secret_meter_holds_other_secrets_than_its_spec() -> None:
+    faults = (Fault(FaultKind.WRONG_SECRET),)
+    for auth in ("lls", "hls"):
+        (spec,) = _fleet(auth=auth).meters
+        right = SimulatedMeter.from_spec(spec, tiny_objects(spec)).clients[spec.client_sap]
+        wrong = SimulatedMeter.from_spec(replace(spec, faults=faults), tiny_objects(spec)).clients[spec.client_sap]
+        assert right.lls_password == spec.lls_password and right != wrong
+        if auth == "hls":
+            assert right.keys is not None and wrong.keys is not None
+            assert wrong.keys.encryption_key != right.keys.encryption_key
+            assert wrong.keys.authentication_key != right.keys.authentication_key

@@ -8,13 +8,14 @@ the association layer, which answers it while it authenticates the client.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
 from hes.obis import Access, ObisCode
 from hes.obis.profile_types import AttributeSpec, CosemObjectSpec, MethodSpec
-from hes.simulator.cosem.base import ActionOutcome, CosemObject, Resolver
+from hes.simulator.cosem.base import ActionOutcome, CosemObject, ReadResult, Resolver
 from hes.simulator.cosem.state import MeterState
 from hes.simulator.dlms.apdu_services import ActionResult, DataAccessResult
 from hes.simulator.dlms.values import (
@@ -52,6 +53,8 @@ LN_NO_CIPHERING = bytes.fromhex("60857405080101")
 LN_WITH_CIPHERING = bytes.fromhex("60857405080103")
 MECHANISM_NONE = bytes.fromhex("60857405080200")
 ASSOCIATED = 2  # association_status enum
+_ASSOCIATED = enum(ASSOCIATED)
+_SECURITY_SETUP_REFERENCE = octets(SECURITY_SETUP.to_bytes())
 _PROFILE_BUFFER_SELECTORS = array(integer(1), integer(2))  # by range and by entry (Blue Book 4.3.6)
 
 
@@ -93,15 +96,35 @@ class AssociationLN(CosemObject):
         super().__init__(spec, state, resolve)
         self.context = context
         self._visible = visible
-        self.readers[2] = self.object_list
-        self.readers[3] = lambda: structure(integer(context.client_sap), long_unsigned(context.server_sap))
-        self.readers[4] = lambda: octets(context.application_context_name)
-        self.readers[5] = self._xdlms_context_info
-        self.readers[6] = lambda: octets(context.mechanism_name)
-        self.readers[7] = lambda: DataAccessResult.READ_WRITE_DENIED  # the secret is never disclosed
-        self.readers[8] = lambda: enum(ASSOCIATED)
-        self.readers[9] = lambda: octets(SECURITY_SETUP.to_bytes())
-        self.invokers[1] = self._reply_to_hls_authentication
+
+    def read(self, attribute: int) -> ReadResult | None:
+        """object_list (2), associated_partners_id (3), application_context_name (4), xdlms_context_info (5),
+        authentication_mechanism_name (6), secret (7: never disclosed), association_status (8) and
+        security_setup_reference (9)."""
+        context = self.context
+        if attribute == 2:
+            return self.object_list()
+        if attribute == 3:
+            return structure(integer(context.client_sap), long_unsigned(context.server_sap))
+        if attribute == 4:
+            return octets(context.application_context_name)
+        if attribute == 5:
+            return self._xdlms_context_info()
+        if attribute == 6:
+            return octets(context.mechanism_name)
+        if attribute == 7:
+            return DataAccessResult.READ_WRITE_DENIED  # the secret is never disclosed
+        if attribute == 8:
+            return _ASSOCIATED
+        if attribute == 9:
+            return _SECURITY_SETUP_REFERENCE
+        return None
+
+    def invoke(self, method: int, parameters: Data | None) -> ActionOutcome | None:
+        """reply_to_HLS_authentication (1)."""
+        # The association layer answers reply_to_HLS_authentication while it authenticates the client (IEC
+        # 62056-5-3 9.2.7.4); once associated there is no challenge left to answer.
+        return ActionResult.READ_WRITE_DENIED if method == 1 else None
 
     def object_list(self) -> Data:
         """object_list: every object this client may use, with its access rights."""
@@ -138,12 +161,9 @@ class AssociationLN(CosemObject):
             octets(b""),  # cyphering_info: none
         )
 
-    def _reply_to_hls_authentication(self, parameters: Data | None) -> ActionOutcome:
-        # The association layer answers reply_to_HLS_authentication while it authenticates the client (IEC
-        # 62056-5-3 9.2.7.4); once associated there is no challenge left to answer.
-        return ActionResult.READ_WRITE_DENIED
 
-
+# Client SAPs whose default association spec is kept (one spec per client, shared by every meter without one).
+_CLIENTS = 128
 # Attributes of Association LN version 1 (Blue Book 4.4.3) and their types, for meters whose profile has none.
 _ATTRIBUTES = (
     ("logical_name", "octet-string"),
@@ -158,6 +178,7 @@ _ATTRIBUTES = (
 )
 
 
+@functools.lru_cache(maxsize=_CLIENTS)
 def default_association_spec(client_sap: int) -> CosemObjectSpec:
     """The current association of a meter whose profile does not list one: every logical device has it (Blue
     Book 4.1.3), readable by its client but for the secret, with reply_to_HLS_authentication."""

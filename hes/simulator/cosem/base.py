@@ -1,42 +1,45 @@
-"""The common shape of every COSEM interface class of the simulator: attribute readers, writers and methods.
+"""The common shape of every COSEM interface class of the simulator: attributes, stored settings and methods.
 
-Each interface class fills three tables in its constructor: `readers` (attribute -> value), `writers`
-(attribute -> SET) and `invokers` (method -> ACTION), plus `selective` for attributes read with selective
-access. Access rights are not checked here: the directory checks them against the profile before it calls an
-object. Results follow IEC 62056-5-3: a value, or a Data-Access-Result / Action-Result code.
+An interface class answers by attribute or method number in four plain methods, `read`, `write`, `invoke` and
+`select` (selective access), returning None for what it does not model; the attributes it keeps as stored values
+it declares as `SETTINGS`. What follows from the object's profile entry alone (its logical name, its settings'
+starting values and write rules, each client's rights) is worked out once and shared by every meter of the brand
+(`hes.simulator.cosem.shared.ObjectTable`), so an object holds only its meter state, its resolver and what clients
+changed: 10,000 meters fit in one process.
+
+Access rights are not checked here: the directory checks them against the profile before it calls an object.
+Results follow IEC 62056-5-3: a value, or a Data-Access-Result / Action-Result code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from hes.obis import ObisCode
 from hes.obis.profile_types import AttributeSpec, CosemObjectSpec
-from hes.simulator.cosem.conversions import default_data, fits, plain_data, to_data, zero_data
+from hes.simulator.cosem.conversions import default_data, plain_data, to_data, zero_data
+from hes.simulator.cosem.shared import ObjectTable, Setting
 from hes.simulator.cosem.state import MeterState, RowValue
 from hes.simulator.dlms.apdu_services import ActionResult, DataAccessResult
-from hes.simulator.dlms.values import NULL, Data, octets
+from hes.simulator.dlms.values import NULL, Data
 
 __all__ = [
     "ActionOutcome",
     "CosemObject",
     "GenericObject",
-    "Invoker",
     "ReadResult",
-    "Reader",
     "Resolver",
-    "SelectiveReader",
-    "Writer",
+    "Setting",
+    "table_of",
 ]
 
 ReadResult = Data | DataAccessResult
 ActionOutcome = Data | ActionResult  # Data: success with return parameters
-Reader = Callable[[], ReadResult]
-Writer = Callable[[Data], DataAccessResult]
-Invoker = Callable[[Data | None], ActionOutcome]
-SelectiveReader = Callable[[int, Data], ReadResult]
+# Shared tables kept: one per (interface class, profile entry) in use. The three brand profiles list about 1,500
+# objects; the bound only matters for tests that build many one-off specs.
+_MAX_TABLES = 8192
 
 
 class Resolver(Protocol):
@@ -46,22 +49,32 @@ class Resolver(Protocol):
 
 
 class CosemObject:
-    """One COSEM object of a simulated meter, built from its profile spec and fed by the meter state."""
+    """One COSEM object of a simulated meter, built from its profile spec and fed by the meter state.
+
+    Subclasses override `read`, `write`, `invoke` and `select` and declare their stored settings in `SETTINGS`
+    (or `settings_for`, when they depend on the profile entry).
+    """
+
+    SETTINGS: ClassVar[tuple[Setting, ...]] = ()
 
     def __init__(self, spec: CosemObjectSpec, state: MeterState, resolve: Resolver) -> None:
         self.spec = spec
         self.state = state
         self.resolve = resolve
-        self.readers: dict[int, Reader] = {1: lambda: octets(spec.obis.to_bytes())}
-        self.writers: dict[int, Writer] = {}
-        self.invokers: dict[int, Invoker] = {}
-        self.selective: dict[int, SelectiveReader] = {}
-        self._settings: dict[int, Data] = {}
+        self.table = table_of(type(self), spec)
+        self._written: dict[int, Data] | None = None  # settings a client wrote; None until the first write
+
+    @classmethod
+    def settings_for(cls, spec: CosemObjectSpec) -> tuple[Setting, ...]:
+        """The attributes this class keeps as stored settings for profile entry `spec`."""
+        return cls.SETTINGS
 
     @property
     def obis(self) -> ObisCode:
         """The logical name."""
         return self.spec.obis
+
+    # ------------------------------------------------------------------------------------------ what clients call
 
     def get(
         self, attribute: int, access_selector: int | None = None, access_parameters: Data | None = None
@@ -72,22 +85,55 @@ class CosemObject:
         access on an attribute that has none.
         """
         if access_selector is not None:
-            selective = self.selective.get(attribute)
-            if selective is None:
-                return DataAccessResult.OTHER_REASON
-            return selective(access_selector, access_parameters if access_parameters is not None else NULL)
-        reader = self.readers.get(attribute)
-        return DataAccessResult.OBJECT_UNAVAILABLE if reader is None else reader()
+            parameters = access_parameters if access_parameters is not None else NULL
+            selected = self.select(attribute, access_selector, parameters)
+            return DataAccessResult.OTHER_REASON if selected is None else selected
+        if attribute == 1:
+            return self.table.logical_name
+        if attribute in self.table.settings:
+            return self.stored(attribute)
+        value = self.read(attribute)
+        return DataAccessResult.OBJECT_UNAVAILABLE if value is None else value
 
     def set(self, attribute: int, value: Data) -> DataAccessResult:
         """Write an attribute; read-write-denied for one that cannot be written, type-unmatched for a wrong type."""
-        writer = self.writers.get(attribute)
-        return DataAccessResult.READ_WRITE_DENIED if writer is None else writer(value)
+        rule = self.table.settings.get(attribute)
+        if rule is None:
+            result = self.write(attribute, value)
+            return DataAccessResult.READ_WRITE_DENIED if result is None else result
+        refusal = rule.refuses(value)
+        if refusal is not None:
+            return refusal
+        if self._written is None:
+            self._written = {}
+        self._written[attribute] = value
+        self.state.attribute_written(self.obis, attribute, value)
+        return DataAccessResult.SUCCESS
 
     def action(self, method: int, parameters: Data | None = None) -> ActionOutcome:
         """Invoke a method; object-unavailable for one the class does not model."""
-        invoker = self.invokers.get(method)
-        return ActionResult.OBJECT_UNAVAILABLE if invoker is None else invoker(parameters)
+        outcome = self.invoke(method, parameters)
+        return ActionResult.OBJECT_UNAVAILABLE if outcome is None else outcome
+
+    # ------------------------------------------------------------------------------------------ what classes model
+
+    def read(self, attribute: int) -> ReadResult | None:
+        """The value of a modelled attribute other than the logical name and the settings; None if not modelled."""
+        return None
+
+    def write(self, attribute: int, value: Data) -> DataAccessResult | None:
+        """Write a modelled attribute that is not a setting; None if it cannot be written."""
+        return None
+
+    def invoke(self, method: int, parameters: Data | None) -> ActionOutcome | None:
+        """Carry out a modelled method; None if the class does not model it."""
+        return None
+
+    def select(self, attribute: int, selector: int, parameters: Data) -> ReadResult | None:
+        """Read an attribute with selective access; None when the attribute has none."""
+        return None
+
+    # ------------------------------------------------------------------------------------------ helpers
 
     def capture(self, attribute: int, value: RowValue) -> Data:
         """A profile row's plain value for this object's attribute, typed as the attribute is.
@@ -118,29 +164,24 @@ class CosemObject:
         check: Callable[[Data], bool] | None = None,
         refusal: DataAccessResult = DataAccessResult.OTHER_REASON,
     ) -> None:
-        """Make attribute `index` a stored setting: it reads what was last written (at first its default).
+        """Make attribute `index` a stored setting of this object alone (classes declare theirs in SETTINGS).
 
-        A write must have the profile's type (or the fallback's, when the profile does not list it), else it is
-        type-unmatched, and pass `check`, else it is `refusal`; an accepted write is told to the meter state.
+        It reads what was last written, at first the profile's default (else `fallback`); see `Setting`.
         """
-        self._settings[index] = self.initial(index, fallback)
-
-        def write(value: Data) -> DataAccessResult:
-            spec = self.spec.attribute(index)
-            if not (fits(value, spec) if spec is not None else value.type == self._settings[index].type):
-                return DataAccessResult.TYPE_UNMATCHED
-            if check is not None and not check(value):
-                return refusal
-            self._settings[index] = value
-            self.state.attribute_written(self.obis, index, value)
-            return DataAccessResult.SUCCESS
-
-        self.readers[index] = lambda: self._settings[index]
-        self.writers[index] = write
+        self.table = self.table.with_setting(self.spec, Setting(index, fallback, check, refusal))
+        if self._written is not None:
+            self._written.pop(index, None)
 
     def stored(self, index: int) -> Data:
-        """The current value of a stored setting."""
-        return self._settings[index]
+        """The current value of a stored setting.
+
+        Raises:
+            KeyError: attribute `index` is not a setting.
+        """
+        written = self._written
+        if written is not None and index in written:
+            return written[index]
+        return self.table.settings[index].initial
 
     def attribute_type(self, index: int, fallback: str) -> AttributeSpec:
         """The profile's spec of attribute `index`, or one of type `fallback` when the profile does not list it."""
@@ -151,8 +192,27 @@ class CosemObject:
 class GenericObject(CosemObject):
     """An object of an interface class the simulator does not model: its attributes are stored settings."""
 
-    def __init__(self, spec: CosemObjectSpec, state: MeterState, resolve: Resolver) -> None:
-        super().__init__(spec, state, resolve)
-        for attribute in spec.attributes:
-            if attribute.index != 1:
-                self.setting(attribute.index, zero_data(attribute.data_type, attribute.size))
+    @classmethod
+    def settings_for(cls, spec: CosemObjectSpec) -> tuple[Setting, ...]:
+        """Every attribute but the logical name, starting from the profile's default or a zero value."""
+        return tuple(
+            Setting(attribute.index, zero_data(attribute.data_type, attribute.size))
+            for attribute in spec.attributes
+            if attribute.index != 1
+        )
+
+
+# (class, id(spec)) -> (spec, its table). Keyed by identity, as a spec's hash walks all its attributes, and holding
+# the spec, so an id is never reused while its entry lives; equal specs of different identity get equal tables.
+_tables: dict[tuple[type[CosemObject], int], tuple[CosemObjectSpec, ObjectTable]] = {}
+
+
+def table_of(kind: type[CosemObject], spec: CosemObjectSpec) -> ObjectTable:
+    """The table every meter's `kind` object of profile entry `spec` shares (built on first use)."""
+    key = (kind, id(spec))
+    entry = _tables.get(key)
+    if entry is None:
+        if len(_tables) >= _MAX_TABLES:
+            del _tables[next(iter(_tables))]  # the oldest: tables are cheap to build again
+        entry = _tables[key] = (spec, ObjectTable(spec, kind.settings_for(spec)))
+    return entry[1]

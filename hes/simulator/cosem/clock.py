@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hes.obis.profile_types import CosemObjectSpec
-from hes.simulator.cosem.base import ActionOutcome, CosemObject, Resolver
+from hes.simulator.cosem.base import ActionOutcome, CosemObject, ReadResult
 from hes.simulator.cosem.conversions import (
     DATE_TIME_SIZE,
     UNSPECIFIED_DATE_TIME,
@@ -18,7 +17,7 @@ from hes.simulator.cosem.conversions import (
     deviation_minutes,
     encode_time,
 )
-from hes.simulator.cosem.state import MeterState
+from hes.simulator.cosem.shared import Setting
 from hes.simulator.dlms.apdu_services import ActionResult, DataAccessResult
 from hes.simulator.dlms.values import Data, DataType, boolean, enum, integer, octets, unsigned
 
@@ -35,22 +34,42 @@ _MINUTE = timedelta(minutes=1)
 class Clock(CosemObject):
     """Clock (class 8): reads and sets the meter state's clock."""
 
-    def __init__(self, spec: CosemObjectSpec, state: MeterState, resolve: Resolver) -> None:
-        super().__init__(spec, state, resolve)
-        self._time_zone: Data | None = None
-        self.readers[2] = lambda: octets(encode_time(self.state.clock(), self.zone))
-        self.writers[2] = self._write_time
-        self.readers[3] = lambda: self._time_zone or Data(DataType.LONG, self._deviation())
-        self.writers[3] = self._write_time_zone
-        self.setting(4, unsigned(0))
-        self.setting(5, octets(UNSPECIFIED_DATE_TIME))
-        self.setting(6, octets(UNSPECIFIED_DATE_TIME))
-        self.setting(7, integer(60))
-        self.setting(8, boolean(False))
-        self.setting(9, enum(CLOCK_BASE_CRYSTAL))
-        self.invokers[1] = lambda parameters: self._round(_QUARTER, 1, parameters)
-        self.invokers[3] = lambda parameters: self._round(_MINUTE, 3, parameters)
-        self.invokers[6] = self._shift
+    SETTINGS = (
+        Setting(4, unsigned(0)),  # status
+        Setting(5, octets(UNSPECIFIED_DATE_TIME)),  # daylight_savings_begin
+        Setting(6, octets(UNSPECIFIED_DATE_TIME)),  # daylight_savings_end
+        Setting(7, integer(60)),  # daylight_savings_deviation, minutes
+        Setting(8, boolean(False)),  # daylight_savings_enabled
+        Setting(9, enum(CLOCK_BASE_CRYSTAL)),  # clock_base
+    )
+    _time_zone: Data | None = None  # what a client wrote; None while the clock's own offset shows
+
+    def read(self, attribute: int) -> ReadResult | None:
+        """time (2) and time_zone (3)."""
+        if attribute == 2:
+            now = self.state.clock()
+            return octets(encode_time(now, now.tzinfo))
+        if attribute == 3:
+            return self._time_zone or Data(DataType.LONG, self._deviation())
+        return None
+
+    def write(self, attribute: int, value: Data) -> DataAccessResult | None:
+        """time (2) and time_zone (3)."""
+        if attribute == 2:
+            return self._write_time(value)
+        if attribute == 3:
+            return self._write_time_zone(value)
+        return None
+
+    def invoke(self, method: int, parameters: Data | None) -> ActionOutcome | None:
+        """adjust_to_quarter (1), adjust_to_minute (3), shift_time (6)."""
+        if method == 1:
+            return self._round(_QUARTER, 1, parameters)
+        if method == 3:
+            return self._round(_MINUTE, 3, parameters)
+        if method == 6:
+            return self._shift(parameters)
+        return None
 
     def _deviation(self) -> int:
         deviation = deviation_minutes(self.state.clock())

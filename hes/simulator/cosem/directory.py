@@ -10,6 +10,10 @@ rights from the profile first:
 - a SET of the wrong type: type-unmatched (from the object).
 `for_client` gives another client's view of the same objects (one relay, one clock, one image transfer); only the
 current association (0-0:40.0.0.255) is each view's own.
+
+Scale: a meter builds an object when a client first uses it, and everything that follows from the profile alone
+(specs by logical name, each client's object list, and per object the shared `ObjectTable`) is kept once per
+brand, so a fleet of 10,000 meters that answered a few registers each holds a few kilobytes per meter.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from hes.simulator.cosem.association_ln import (
     AssociationLN,
     default_association_spec,
 )
-from hes.simulator.cosem.base import CosemObject, GenericObject, ReadResult
+from hes.simulator.cosem.base import CosemObject, GenericObject, ReadResult, Resolver
 from hes.simulator.cosem.clock import Clock
 from hes.simulator.cosem.disconnect_control import DisconnectControl
 from hes.simulator.cosem.image_transfer import ImageTransfer
@@ -50,21 +54,87 @@ INTERFACE_CLASSES: Mapping[int, type[CosemObject]] = {
 }
 _LOGICAL_NAME_SIZE = 6  # octets of an OBIS code on the wire
 ASSOCIATION_LN = 15  # interface class of the current association
+_CURRENT_ASSOCIATION_NAME = CURRENT_ASSOCIATION.to_bytes()
+# Brand profiles whose shared part is kept: the three brands, plus room for profiles tests build.
+_MAX_BRANDS = 64
+
+
+class _Brand:
+    """What every meter of one brand profile shares: its objects' specs by logical name, each client's object list."""
+
+    def __init__(self, profile: BrandProfile) -> None:
+        self.profile = profile
+        self.specs = {spec.obis.to_bytes(): spec for spec in profile if spec.obis != CURRENT_ASSOCIATION}
+        listed = profile.find(CURRENT_ASSOCIATION)
+        self._lists_association = listed is not None
+        self._association = listed if listed is not None and listed.class_id == ASSOCIATION_LN else None
+        self._visible: dict[int, tuple[CosemObjectSpec, ...]] = {}
+
+    def association_spec(self, client_sap: int) -> CosemObjectSpec:
+        """The current association's spec: the profile's, or the default one every logical device has."""
+        return self._association if self._association is not None else default_association_spec(client_sap)
+
+    def visible(self, client_sap: int) -> tuple[CosemObjectSpec, ...]:
+        """The objects client `client_sap` has any right to, in profile order (its current association's list)."""
+        found = self._visible.get(client_sap)
+        if found is None:
+            association = self.association_spec(client_sap)
+            if self._lists_association:
+                specs = [association if spec.obis == CURRENT_ASSOCIATION else spec for spec in self.profile]
+            else:
+                specs = [association, *self.specs.values()]
+            found = self._visible[client_sap] = tuple(spec for spec in specs if _any_right(spec, client_sap))
+        return found
+
+
+def _any_right(spec: CosemObjectSpec, client_sap: int) -> bool:
+    rights = [attribute.access_for(client_sap) for attribute in spec.attributes]
+    rights += [method.access_for(client_sap) for method in spec.methods]
+    return any(right is not Access.NONE for right in rights)
+
+
+# id(profile) -> its shared part. Keyed by identity (a profile's hash walks every object) and holding the profile,
+# so an id is never reused while its entry lives.
+_brands: dict[int, _Brand] = {}
+
+
+def _brand_of(profile: BrandProfile) -> _Brand:
+    brand = _brands.get(id(profile))
+    if brand is None:
+        if len(_brands) >= _MAX_BRANDS:
+            del _brands[next(iter(_brands))]  # the oldest
+        brand = _brands[id(profile)] = _Brand(profile)
+    return brand
 
 
 class _Meter:
-    """The objects of one meter, shared by every client's view."""
+    """The objects of one meter, shared by every client's view; each is built when a client first uses it."""
 
     def __init__(self, profile: BrandProfile, state: MeterState) -> None:
-        self.profile = profile
+        self.brand = _brand_of(profile)
         self.state = state
-        self.objects: dict[ObisCode, CosemObject] = {}
-        for spec in profile:
-            if spec.obis != CURRENT_ASSOCIATION:
-                self.objects[spec.obis] = INTERFACE_CLASSES.get(spec.class_id, GenericObject)(spec, state, self.resolve)
+        self.objects: dict[bytes, CosemObject] = {}  # logical name octets -> object, for those used so far
+        self.resolver: Resolver = self.resolve  # one bound method for all the meter's objects
+
+    @property
+    def profile(self) -> BrandProfile:
+        """The meter's brand profile."""
+        return self.brand.profile
+
+    def at(self, name: bytes) -> CosemObject | None:
+        """The object with logical name `name` (6 octets), built on first use; None if the meter has none."""
+        found = self.objects.get(name)
+        if found is None:
+            spec = self.brand.specs.get(name)
+            if spec is None:
+                return None
+            kind = INTERFACE_CLASSES.get(spec.class_id, GenericObject)
+            found = self.objects[name] = kind(spec, self.state, self.resolver)
+        return found
 
     def resolve(self, class_id: int, obis: ObisCode) -> CosemObject | None:
-        found = self.objects.get(obis)
+        """The object `obis` when it is of interface class `class_id` (a capture or push object), else None."""
+        found = self.at(obis.to_bytes())
         return found if found is not None and found.spec.class_id == class_id else None
 
 
@@ -78,11 +148,12 @@ class MeterObjects:
         self._meter = meter
         self.client_sap = client_sap
         self.context = context if context is not None else AssociationContext(client_sap)
-        spec = meter.profile.find(CURRENT_ASSOCIATION)
-        if spec is None or spec.class_id != ASSOCIATION_LN:
-            spec = default_association_spec(client_sap)
         self.association = AssociationLN(
-            spec, meter.state, meter.resolve, context=self.context, visible=self.visible_objects
+            meter.brand.association_spec(client_sap),
+            meter.state,
+            meter.resolver,
+            context=self.context,
+            visible=self.visible_objects,
         )
 
     @classmethod
@@ -90,6 +161,9 @@ class MeterObjects:
         cls, profile: BrandProfile, state: MeterState, client_sap: int, context: AssociationContext | None = None
     ) -> MeterObjects:
         """The objects of a new meter of `profile`, fed by `state`, as client `client_sap` sees them.
+
+        Objects are built when a client first uses them, and what follows from the profile alone is shared by
+        every meter of the brand, so a meter that answers a few registers costs a few kilobytes.
 
         Raises:
             ValueError: the profile has no such client.
@@ -111,24 +185,18 @@ class MeterObjects:
 
     def object(self, obis: ObisCode | str) -> CosemObject | None:
         """The object with logical name `obis` (for the simulator's own use: no access check)."""
-        code = ObisCode.parse(obis)
-        return self.association if code == CURRENT_ASSOCIATION else self._meter.objects.get(code)
+        return self._object_at(ObisCode.parse(obis).to_bytes())
 
     def visible_objects(self) -> list[CosemObjectSpec]:
         """The objects this client has any right to, in profile order (the current association's object_list)."""
-        specs = [target.spec for target in self._meter.objects.values()]
-        if self.profile.find(CURRENT_ASSOCIATION) is None:
-            specs.insert(0, self.association.spec)
-        else:
-            specs = [self.association.spec if spec.obis == CURRENT_ASSOCIATION else spec for spec in self.profile]
-        return [spec for spec in specs if self._any_right(spec)]
+        return list(self._meter.brand.visible(self.client_sap))
 
     def get(self, class_id: int, obis: bytes, attribute: int, access: AccessSelection | None = None) -> ReadResult:
         """GET one attribute (with selective access when `access` is given): its value or a data-access-result."""
         target = self._lookup(class_id, obis)
         if not isinstance(target, CosemObject):
             return DataAccessResult(target)
-        if Access.READ not in self._attribute_right(target, attribute):
+        if Access.READ not in target.table.attribute_right(attribute, self.client_sap):
             return DataAccessResult.READ_WRITE_DENIED
         if access is None:
             return target.get(attribute)
@@ -141,7 +209,7 @@ class MeterObjects:
         target = self._lookup(class_id, obis)
         if not isinstance(target, CosemObject):
             return DataAccessResult(target)
-        if Access.WRITE not in self._attribute_right(target, attribute):
+        if Access.WRITE not in target.table.attribute_right(attribute, self.client_sap):
             return DataAccessResult.READ_WRITE_DENIED
         if access is not None:
             return DataAccessResult.OTHER_REASON
@@ -154,28 +222,21 @@ class MeterObjects:
         target = self._lookup(class_id, obis)
         if not isinstance(target, CosemObject):
             return ActionResult(target)
-        spec = target.spec.method(method)
-        if spec is None or Access.EXECUTE not in spec.access_for(self.client_sap):
+        if Access.EXECUTE not in target.table.method_right(method, self.client_sap):
             return ActionResult.READ_WRITE_DENIED
         outcome = target.action(method, parameters)
         return None if outcome is ActionResult.SUCCESS else outcome
+
+    def _object_at(self, name: bytes) -> CosemObject | None:
+        return self.association if name == _CURRENT_ASSOCIATION_NAME else self._meter.at(name)
 
     def _lookup(self, class_id: int, obis: bytes) -> CosemObject | int:
         """The object, or the result code for why there is none (the same number as data-access- and action-result)."""
         if len(obis) != _LOGICAL_NAME_SIZE:
             return DataAccessResult.OBJECT_UNDEFINED
-        target = self.object(ObisCode.parse(bytes(obis)))
+        target = self._object_at(bytes(obis))
         if target is None:
             return DataAccessResult.OBJECT_UNDEFINED
         if target.spec.class_id != class_id:
             return DataAccessResult.OBJECT_CLASS_INCONSISTENT
         return target
-
-    def _attribute_right(self, target: CosemObject, attribute: int) -> Access:
-        spec = target.spec.attribute(attribute)
-        return Access.NONE if spec is None else spec.access_for(self.client_sap)
-
-    def _any_right(self, spec: CosemObjectSpec) -> bool:
-        rights = [attribute.access_for(self.client_sap) for attribute in spec.attributes]
-        rights += [method.access_for(self.client_sap) for method in spec.methods]
-        return any(right is not Access.NONE for right in rights)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 
 from hes.obis.profile_types import CosemObjectSpec
-from hes.simulator.cosem.base import ActionOutcome, CosemObject, Resolver
+from hes.simulator.cosem.base import ActionOutcome, CosemObject, ReadResult, Resolver
+from hes.simulator.cosem.shared import Setting
 from hes.simulator.cosem.state import MeterState
 from hes.simulator.dlms.apdu_services import ActionResult
 from hes.simulator.dlms.values import Data, DataType, boolean, enum
@@ -107,17 +108,37 @@ def settled(trigger: Trigger, state: ControlState, mode: int) -> bool:
     )
 
 
+_MODES = frozenset(ControlMode)
+
+
+def _valid_mode(value: Data) -> bool:
+    return value.value in _MODES
+
+
 class DisconnectControl(CosemObject):
     """Disconnect control (class 70): moves the relay by the standard's transitions."""
 
+    SETTINGS = (Setting(4, enum(ControlMode.MODE_1), check=_valid_mode),)  # control_mode
+
     def __init__(self, spec: CosemObjectSpec, state: MeterState, resolve: Resolver) -> None:
         super().__init__(spec, state, resolve)
-        self.setting(4, enum(ControlMode.MODE_1), check=lambda value: value.value in set(ControlMode))
         self.control_state = _CONNECTED if state.relay_connected() or self.mode == ControlMode.NONE else _DISCONNECTED
-        self.readers[2] = lambda: boolean(self.control_state is _CONNECTED)
-        self.readers[3] = lambda: enum(self.control_state)
-        self.invokers[1] = lambda parameters: self._invoke(Trigger.REMOTE_DISCONNECT, 1, parameters)
-        self.invokers[2] = lambda parameters: self._invoke(Trigger.REMOTE_RECONNECT, 2, parameters)
+
+    def read(self, attribute: int) -> ReadResult | None:
+        """output_state (2) and control_state (3)."""
+        if attribute == 2:
+            return boolean(self.control_state is _CONNECTED)
+        if attribute == 3:
+            return enum(self.control_state)
+        return None
+
+    def invoke(self, method: int, parameters: Data | None) -> ActionOutcome | None:
+        """remote_disconnect (1) and remote_reconnect (2)."""
+        if method == 1:
+            return self._invoke(Trigger.REMOTE_DISCONNECT, 1, parameters)
+        if method == 2:
+            return self._invoke(Trigger.REMOTE_RECONNECT, 2, parameters)
+        return None
 
     @property
     def mode(self) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from enum import IntEnum
 
 from hes.obis.profile_types import CosemObjectSpec
-from hes.simulator.cosem.base import ActionOutcome, CosemObject, Resolver
+from hes.simulator.cosem.base import ActionOutcome, CosemObject, ReadResult, Resolver
+from hes.simulator.cosem.shared import Setting
 from hes.simulator.cosem.state import MeterState
 from hes.simulator.dlms.apdu_services import ActionResult
 from hes.simulator.dlms.values import (
@@ -51,6 +52,8 @@ class ImageTransferStatus(IntEnum):
 class ImageTransfer(CosemObject):
     """Image transfer (class 18): receives, verifies and activates one image at a time."""
 
+    SETTINGS = (Setting(5, boolean(True)),)  # image_transfer_enabled
+
     def __init__(self, spec: CosemObjectSpec, state: MeterState, resolve: Resolver) -> None:
         super().__init__(spec, state, resolve)
         block_size = self.initial(2, double_long_unsigned(DEFAULT_BLOCK_SIZE)).value
@@ -59,16 +62,33 @@ class ImageTransfer(CosemObject):
         self.identifier = b""
         self.size = 0
         self.blocks: dict[int, bytes] = {}
-        self.readers[2] = lambda: double_long_unsigned(self.block_size)
-        self.readers[3] = self._transferred_blocks
-        self.readers[4] = lambda: double_long_unsigned(self._first_missing())
-        self.setting(5, boolean(True))
-        self.readers[6] = lambda: enum(self.status)
-        self.readers[7] = self._to_activate
-        self.invokers[1] = self._initiate
-        self.invokers[2] = self._block
-        self.invokers[3] = self._verify
-        self.invokers[4] = self._activate
+
+    def read(self, attribute: int) -> ReadResult | None:
+        """image_block_size (2), image_transferred_blocks_status (3), image_first_not_transferred_block_number
+        (4), image_transfer_status (6) and image_to_activate_info (7)."""
+        if attribute == 2:
+            return double_long_unsigned(self.block_size)
+        if attribute == 3:
+            return self._transferred_blocks()
+        if attribute == 4:
+            return double_long_unsigned(self._first_missing())
+        if attribute == 6:
+            return enum(self.status)
+        if attribute == 7:
+            return self._to_activate()
+        return None
+
+    def invoke(self, method: int, parameters: Data | None) -> ActionOutcome | None:
+        """image_transfer_initiate (1), image_block_transfer (2), image_verify (3) and image_activate (4)."""
+        if method == 1:
+            return self._initiate(parameters)
+        if method == 2:
+            return self._block(parameters)
+        if method == 3:
+            return self._verify(parameters)
+        if method == 4:
+            return self._activate(parameters)
+        return None
 
     @property
     def block_count(self) -> int:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hes.obis.profile_types import CosemObjectSpec
-from hes.simulator.cosem.base import ActionOutcome, CosemObject, ReadResult, Resolver
+from hes.obis.profile_types import ObjectReference
+from hes.simulator.cosem.base import ActionOutcome, CosemObject, ReadResult
 from hes.simulator.cosem.conversions import capture_definition, plain_data
-from hes.simulator.cosem.selective_access import select
-from hes.simulator.cosem.state import MeterState, RowValue
+from hes.simulator.cosem.selective_access import requested_span, select
+from hes.simulator.cosem.shared import Setting
+from hes.simulator.cosem.state import RowValue, TimeSpan
 from hes.simulator.dlms.apdu_services import ActionResult, DataAccessResult
 from hes.simulator.dlms.axdr import MAX_ELEMENTS
 from hes.simulator.dlms.values import (
@@ -36,28 +37,52 @@ MAX_ENTRIES = MAX_ELEMENTS
 SORT_FIFO = 1  # sort_method enum: first in, first out (by capture time)
 
 
+def _valid_capacity(value: Data) -> bool:
+    return isinstance(value.value, int) and not isinstance(value.value, bool) and 0 < value.value <= MAX_ENTRIES
+
+
 class ProfileGeneric(CosemObject):
     """Profile generic (class 7): a buffer of captured rows with its capture objects."""
 
-    def __init__(self, spec: CosemObjectSpec, state: MeterState, resolve: Resolver) -> None:
-        super().__init__(spec, state, resolve)
-        self.columns = spec.capture_objects
-        self._hidden = 0  # rows of the meter state hidden by the last reset
-        self.readers[2] = self._read_buffer
-        self.selective[2] = self._select
-        self.readers[3] = lambda: array(
-            *(
-                capture_definition(ref.class_id, ref.obis.to_bytes(), ref.attribute, ref.data_index)
-                for ref in self.columns
+    SETTINGS = (
+        Setting(4, double_long_unsigned(0)),  # capture_period, seconds
+        Setting(5, enum(SORT_FIFO)),  # sort_method
+        Setting(6, structure(long_unsigned(0), octets(bytes(6)), integer(0), long_unsigned(0))),  # sort_object
+        Setting(8, double_long_unsigned(MAX_ENTRIES), check=_valid_capacity),  # profile_entries
+    )
+    _hidden = 0  # rows of the meter state hidden by the last reset
+
+    @property
+    def columns(self) -> tuple[ObjectReference, ...]:
+        """The capture objects, in buffer column order."""
+        return self.spec.capture_objects
+
+    def read(self, attribute: int) -> ReadResult | None:
+        """buffer (2), capture_objects (3) and entries_in_use (7)."""
+        if attribute == 2:
+            return self._read_buffer()
+        if attribute == 3:
+            return array(
+                *(
+                    capture_definition(ref.class_id, ref.obis.to_bytes(), ref.attribute, ref.data_index)
+                    for ref in self.columns
+                )
             )
-        )
-        self.setting(4, double_long_unsigned(0))
-        self.setting(5, enum(SORT_FIFO))
-        self.setting(6, structure(long_unsigned(0), octets(bytes(6)), integer(0), long_unsigned(0)))
-        self.readers[7] = lambda: double_long_unsigned(len(self._raw_rows()))
-        self.setting(8, double_long_unsigned(MAX_ENTRIES), check=_valid_capacity)
-        self.invokers[1] = self._reset
-        self.invokers[2] = self._capture
+        if attribute == 7:
+            return double_long_unsigned(len(self._raw_rows()))
+        return None
+
+    def select(self, attribute: int, selector: int, parameters: Data) -> ReadResult | None:
+        """The buffer (2) by range or by entry."""
+        return self._select(selector, parameters) if attribute == 2 else None
+
+    def invoke(self, method: int, parameters: Data | None) -> ActionOutcome | None:
+        """reset (1) and capture (2)."""
+        if method == 1:
+            return self._reset(parameters)
+        if method == 2:
+            return self._capture(parameters)
+        return None
 
     @property
     def capacity(self) -> int:
@@ -65,15 +90,15 @@ class ProfileGeneric(CosemObject):
         value = self.stored(8).value
         return min(value, MAX_ENTRIES) if isinstance(value, int) and value > 0 else MAX_ENTRIES
 
-    def buffer(self) -> list[Data]:
-        """The buffer's rows as structures, oldest first.
+    def buffer(self, span: TimeSpan | None = None) -> list[Data]:
+        """The buffer's rows as structures, oldest first (`span`: the moments a range access asks for, a hint).
 
         Raises:
             ValueError: the meter state gave a row that does not match the capture objects.
         """
         captured = [(self.resolve(ref.class_id, ref.obis), ref) for ref in self.columns]
         rows = []
-        for row in self._raw_rows():
+        for row in self._raw_rows(span):
             if len(row) != len(captured):
                 raise ValueError(f"{self.obis}: a row of {len(row)} values for {len(captured)} capture objects")
             cells = []
@@ -86,8 +111,9 @@ class ProfileGeneric(CosemObject):
             rows.append(structure(*cells))
         return rows
 
-    def _raw_rows(self) -> Sequence[Sequence[RowValue]]:
-        rows = self.state.profile_rows(self.obis, self.columns)[self._hidden :]
+    def _raw_rows(self, span: TimeSpan | None = None) -> Sequence[Sequence[RowValue]]:
+        # Rows hidden by a reset are counted over the whole buffer, so a reset buffer is never read by span.
+        rows = self.state.profile_rows(self.obis, self.columns, None if self._hidden else span)[self._hidden :]
         return rows[-self.capacity :]
 
     def _read_buffer(self) -> ReadResult:
@@ -98,7 +124,7 @@ class ProfileGeneric(CosemObject):
 
     def _select(self, selector: int, parameters: Data) -> ReadResult:
         try:
-            rows = self.buffer()
+            rows = self.buffer(requested_span(selector, parameters, self.columns, self.zone))
         except ValueError:
             return DataAccessResult.OTHER_REASON
         return select(selector, parameters, self.columns, rows, self.zone)
@@ -111,7 +137,3 @@ class ProfileGeneric(CosemObject):
     def _capture(self, parameters: Data | None) -> ActionOutcome:
         self.state.method_invoked(self.obis, 2, parameters)
         return ActionResult.SUCCESS
-
-
-def _valid_capacity(value: Data) -> bool:
-    return isinstance(value.value, int) and not isinstance(value.value, bool) and 0 < value.value <= MAX_ENTRIES

@@ -12,9 +12,9 @@ from enum import IntEnum
 
 from hes.obis import ObisCode
 from hes.obis.profile_types import CosemObjectSpec
-from hes.simulator.cosem.base import ActionOutcome, CosemObject, Resolver
+from hes.simulator.cosem.base import ActionOutcome, CosemObject
 from hes.simulator.cosem.conversions import capture_definition
-from hes.simulator.cosem.state import MeterState
+from hes.simulator.cosem.shared import Setting
 from hes.simulator.dlms.apdu_services import ActionResult, DataAccessResult
 from hes.simulator.dlms.values import NULL, Data, DataType, array, enum, long_unsigned, octets, structure, unsigned
 
@@ -38,21 +38,27 @@ class MessageType(IntEnum):
 class PushSetup(CosemObject):
     """Push setup (class 40): the push object list and destination of one push."""
 
-    def __init__(self, spec: CosemObjectSpec, state: MeterState, resolve: Resolver) -> None:
-        super().__init__(spec, state, resolve)
+    @classmethod
+    def settings_for(cls, spec: CosemObjectSpec) -> tuple[Setting, ...]:
+        """push_object_list (from the profile's default references), destination, windows and retries."""
         listed = spec.attribute(2)
         references = listed.references if listed is not None else ()
         objects = (
             capture_definition(ref.class_id, ref.obis.to_bytes(), ref.attribute, ref.data_index) for ref in references
         )
-        self.setting(2, array(*objects), check=_is_object_list, refusal=DataAccessResult.TYPE_UNMATCHED)
         destination = structure(enum(TransportService.TCP), octets(b""), enum(MessageType.A_XDR))
-        self.setting(3, destination, check=_is_destination, refusal=DataAccessResult.TYPE_UNMATCHED)
-        self.setting(4, array())
-        self.setting(5, long_unsigned(0))
-        self.setting(6, unsigned(0))
-        self.setting(7, long_unsigned(0))
-        self.invokers[1] = self._push
+        return (
+            Setting(2, array(*objects), check=_is_object_list, refusal=DataAccessResult.TYPE_UNMATCHED),
+            Setting(3, destination, check=_is_destination, refusal=DataAccessResult.TYPE_UNMATCHED),
+            Setting(4, array()),  # communication_window
+            Setting(5, long_unsigned(0)),  # randomisation_start_interval
+            Setting(6, unsigned(0)),  # number_of_retries
+            Setting(7, long_unsigned(0)),  # repetition_delay
+        )
+
+    def invoke(self, method: int, parameters: Data | None) -> ActionOutcome | None:
+        """push (1)."""
+        return self._push(parameters) if method == 1 else None
 
     @property
     def destination(self) -> bytes:

@@ -23,9 +23,10 @@ from hes.simulator.cosem.conversions import DATE_TIME_SIZE, decode_time
 from hes.simulator.dlms.apdu_services import DataAccessResult
 from hes.simulator.dlms.values import INTEGER_WIDTHS, Data, DataType, array, structure
 
-__all__ = ["AccessSelector", "select"]
+__all__ = ["AccessSelector", "requested_span", "select"]
 
 _LOGICAL_NAME_SIZE = 6  # octets of an OBIS code on the wire
+_CLOCK_CLASS = 8
 
 
 class AccessSelector(IntEnum):
@@ -63,6 +64,25 @@ def select(
     except _Refused as refusal:
         return refusal.result
     return DataAccessResult.OTHER_REASON
+
+
+def requested_span(
+    selector: int, parameters: Data, columns: Sequence[ObjectReference], zone: tzinfo | None
+) -> tuple[datetime | None, datetime | None] | None:
+    """The moments a range access restricted by a clock column asks for ([from, to], None = open); else None.
+
+    Only a hint for the meter state (it may then generate just those rows): `select` still checks and filters.
+    """
+    if selector != AccessSelector.RANGE:
+        return None
+    try:
+        restricting, low, high, _ = _items(parameters, 4)
+        if columns[_column(restricting, columns)].class_id != _CLOCK_CLASS:
+            return None
+    except _Refused:
+        return None
+    bounds = [decode_time(bound.value, zone) if isinstance(bound.value, bytes) else None for bound in (low, high)]
+    return bounds[0], bounds[1]
 
 
 def _by_range(parameters: Data, columns: Sequence[ObjectReference], rows: Sequence[Data], zone: tzinfo | None) -> Data:

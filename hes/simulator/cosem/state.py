@@ -16,13 +16,15 @@ from hes.obis import ObisCode
 from hes.obis.profile_types import ObjectReference
 from hes.simulator.dlms.values import Data
 
-__all__ = ["InMemoryMeterState", "MeterState", "PlainValue", "RowValue"]
+__all__ = ["InMemoryMeterState", "MeterState", "PlainValue", "RowValue", "TimeSpan"]
 
 # A value a meter state hands over: the objects type it from their profile (str -> octet-string or visible-string).
 PlainValue = int | float | str | bytes | bool
 # One cell of a profile row: a moment (clock columns), a quantity in its unit, a plain value, a ready Data, or
 # None for a value the meter did not capture.
 RowValue = datetime | PlainValue | Data | None
+# The moments a client's selective access by range asks for: [from, to], either end open (None).
+TimeSpan = tuple[datetime | None, datetime | None]
 
 
 class MeterState(Protocol):
@@ -44,8 +46,14 @@ class MeterState(Protocol):
         """The value of a Data object (serial number, firmware version, status word); None if the meter has none."""
         ...
 
-    def profile_rows(self, obis: ObisCode, columns: Sequence[ObjectReference]) -> Sequence[Sequence[RowValue]]:
-        """The entries of a profile (load profile, billing values, event log), oldest first, one value per column."""
+    def profile_rows(
+        self, obis: ObisCode, columns: Sequence[ObjectReference], span: TimeSpan | None = None
+    ) -> Sequence[Sequence[RowValue]]:
+        """The entries of a profile (load profile, billing values, event log), oldest first, one value per column.
+
+        `span` is a hint: the client reads only entries stamped within it, so a state that generates its rows may
+        leave the others out. Returning more is always correct (the profile filters again).
+        """
         ...
 
     def relay_connected(self) -> bool:
@@ -115,8 +123,10 @@ class InMemoryMeterState:
         """The plain value stored for `obis`."""
         return self.data_values.get(obis)
 
-    def profile_rows(self, obis: ObisCode, columns: Sequence[ObjectReference]) -> Sequence[Sequence[RowValue]]:
-        """The rows stored for `obis` (the columns are the caller's to match)."""
+    def profile_rows(
+        self, obis: ObisCode, columns: Sequence[ObjectReference], span: TimeSpan | None = None
+    ) -> Sequence[Sequence[RowValue]]:
+        """The rows stored for `obis`, whatever the span (the columns are the caller's to match)."""
         return self.rows.get(obis, [])
 
     def relay_connected(self) -> bool:

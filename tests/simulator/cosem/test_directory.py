@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import pytest
 
 from hes.obis import ObisCode, load_profile
@@ -117,3 +120,42 @@ def test_an_unmodelled_class_keeps_its_attributes_as_settings(state: InMemoryMet
 def test_visible_objects_follow_the_profile(meter: MeterObjects) -> None:
     listed = [spec.obis for spec in meter.visible_objects()]
     assert listed == [spec.obis for spec in load_profile("idis")]
+
+
+def test_a_profile_without_a_current_association_lists_the_clients_first(state: InMemoryMeterState) -> None:
+    objects = MeterObjects.build(load_profile("hexcell"), state, 0x11)
+    listed = objects.visible_objects()
+    assert listed[0].obis == ObisCode.parse("0-0:40.0.0.255") and listed[0].class_id == 15
+    assert objects.visible_objects() == listed  # the same list on every read
+
+
+def test_ten_thousand_meters_fit_in_one_process() -> None:
+    # Each meter builds only the objects a client uses and shares everything its profile fixes with the other
+    # meters of its brand: a meter read for its clock and a few registers costs a few KiB, not a profile's worth.
+    profile, names = load_profile("hexing"), [CLOCK, ENERGY, ln("1-0:32.7.0.255"), ln("1-0:31.7.0.255")]
+    states = [InMemoryMeterState.of(NOW, {"1-0:1.8.0.255": float(n)}) for n in range(200)]
+    MeterObjects.build(profile, states[0], MANAGEMENT).get(8, CLOCK, 2)  # the brand's shared part, built once
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        meters = [MeterObjects.build(profile, state, MANAGEMENT) for state in states]
+        for meter in meters:
+            assert all(isinstance(meter.get(8 if name == CLOCK else 3, name, 2), Data) for name in names)
+        gc.collect()
+        per_meter = (tracemalloc.get_traced_memory()[0] - before) / len(meters)
+    finally:
+        tracemalloc.stop()
+    assert per_meter < 8 * 1024  # about 1.5 KiB on CPython 3.11; the whole profile built was 1 MiB
+
+
+@pytest.mark.parametrize(("brand", "client"), BRANDS.items())
+def test_every_object_of_every_brand_answers_every_attribute(
+    state: InMemoryMeterState, brand: str, client: int
+) -> None:
+    # Objects are built when first used: each of a profile's objects must build and answer, none may raise.
+    objects = MeterObjects.build(load_profile(brand), state, client)
+    for spec in objects.profile:
+        name = spec.obis.to_bytes()
+        for attribute in spec.attributes:
+            assert isinstance(objects.get(spec.class_id, name, attribute.index), Data | DataAccessResult)
