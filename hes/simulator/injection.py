@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from hes.simulator.dlms.apdu import ApduTag
 from hes.simulator.dlms.errors import DlmsError
@@ -46,8 +47,13 @@ class MeterFaults:
 
     def __init__(self, faults: Sequence[Fault], seed: int = 0) -> None:
         self._faults = {fault.kind: fault for fault in faults}
-        self._random = random.Random(seed)
+        self._seed = seed
         self._connections = 0
+
+    @cached_property
+    def _random(self) -> random.Random:
+        # Made on first use: most meters are healthy, and a Random costs ~2.5 KiB (25 MiB for 10,000 meters).
+        return random.Random(self._seed)
 
     def __bool__(self) -> bool:
         return bool(self._faults)
