@@ -1,0 +1,212 @@
+"""The simulator's interop matrix over real TCP: two independent DLMS clients against the simulated meters.
+
+gurux-dlms (the HES's own client library) runs every transport x security combination the fleet offers against a
+meter with its brand profile's objects (the IDIS profile: clock, energy register, load profile, disconnect
+control): read the clock, read the energy register with its scaler_unit, read the load profile by range for the
+last two hours with a small client PDU (so the meter answers in GET blocks, and on HDLC also in segmented
+I-frames), open and close the relay, and set the clock. dlms-cosem 21.3.2, a second client written independently
+of both gurux and the simulator, associates over the wrapper, reads the clock and the energy register, and
+releases.
+
+Security: "hls-gmac" meters require every request authenticated and encrypted with service-specific glo
+ciphering (security suite 0), so that row covers HLS-GMAC and authenticated encryption together. general-glo
+ciphering is not in the matrix: the fleet spec has no way to make a meter negotiate general-protection
+(hes.simulator.fleet.MeterSpec / SimulatedMeter.from_spec always use the default conformance).
+
+Receiving a push (DataNotification over TCP to the HES's listener) is covered in tests/simulator/test_push.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from dlms_cosem import cosem, enumerations
+from dlms_cosem.clients.dlms_client import DlmsClient
+from dlms_cosem.time import datetime_from_bytes
+from dlms_cosem.utils import parse_as_dlms_data
+from gurux_dlms import GXDateTime
+from gurux_dlms.objects import GXDLMSClock, GXDLMSDisconnectControl, GXDLMSProfileGeneric, GXDLMSRegister
+
+from hes.simulator.fleet import Authentication, MeterSpec, Transport, fleet_from_options
+from hes.simulator.meter import MANAGEMENT_LOGICAL_DEVICE
+from hes.simulator.server import FleetServer, run_fleet
+from tests.simulator.gurux_peer import CLIENT_TITLE, CLOCK, ENERGY, GuruxPeer, StreamWire, gurux_client
+
+PROFILE, RELAY = "1.0.99.1.0.255", "0.0.96.3.10.255"
+_BRAND = "idis"  # the generic profile: every object of the matrix, with the management client's access rights
+_SMALL_PDU = 128  # client max receive PDU: the two-hour profile (~8 rows of 6 columns) does not fit in one
+_SMALL_INFO_FIELD = 64  # client HDLC max info field (receive): the meter must segment its I-frames
+_TEST_TIMEOUT = 20.0  # seconds one combination may take before it fails instead of hanging
+_CLOCK_TOLERANCE = 2.0  # seconds between the time set and the time read back
+_PERIOD = timedelta(minutes=15)  # the IDIS load profile's capture period (900 s)
+_SECURITIES = [Authentication.NONE, Authentication.LLS, Authentication.HLS_GMAC]
+
+
+class CountingWire:
+    """A StreamWire that counts the requests sent, to show an answer came in several blocks / segments."""
+
+    def __init__(self, wire: StreamWire) -> None:
+        self.wire = wire
+        self.sent = 0
+
+    async def send(self, data: bytes) -> None:
+        self.sent += 1
+        await self.wire.send(data)
+
+    async def receive(self) -> bytes:
+        return await self.wire.receive()
+
+
+@dataclass
+class Session:
+    """One associated gurux client over TCP to one meter of a running fleet."""
+
+    spec: MeterSpec
+    server: FleetServer
+    peer: GuruxPeer
+    wire: CountingWire
+
+
+@asynccontextmanager
+async def _gurux_session(transport: Transport, security: Authentication) -> AsyncIterator[Session]:
+    """A one-meter fleet with the brand profile's objects, and a gurux client associated to it over TCP."""
+    fleet = fleet_from_options(1, brand=_BRAND, transport=transport, auth=security, base_port=0)
+    (spec,) = fleet.meters
+    async with run_fleet(fleet) as server:
+        endpoint = server.endpoints[spec.meter_number]
+        client = gurux_client(spec)
+        client.maxReceivePDUSize = _SMALL_PDU
+        if transport is Transport.HDLC:
+            client.hdlcSettings.maxInfoRX = _SMALL_INFO_FIELD
+        stream = await StreamWire.open(endpoint.host, endpoint.port)
+        wire = CountingWire(stream)
+        peer = GuruxPeer(client, wire)
+        try:
+            await peer.associate()
+            yield Session(spec, server, peer, wire)
+            await peer.release()
+        finally:
+            await stream.close()
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A gurux date-time (GXDateTime or datetime) as an aware UTC datetime."""
+    moment = value.value if isinstance(value, GXDateTime) else value
+    assert isinstance(moment, datetime)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_MATRIX = [
+    pytest.param(transport, security, id=f"{transport}-{security}")
+    for transport in Transport
+    for security in _SECURITIES
+]
+
+
+@pytest.mark.parametrize(("transport", "security"), _MATRIX)
+async def test_gurux_reads_clock_register_and_profile(transport: Transport, security: Authentication) -> None:
+    async with asyncio.timeout(_TEST_TIMEOUT), _gurux_session(transport, security) as session:
+        peer = session.peer
+        clock = GXDLMSClock(CLOCK)
+        await peer.read(clock, 2)
+        assert abs(_as_datetime(clock.time).timestamp() - time.time()) < 120  # the meter's running UTC clock
+
+        register = GXDLMSRegister(ENERGY)
+        await peer.read(register, 3)
+        await peer.read(register, 2)
+        assert register.unit == 30  # Wh
+        # gurux applies the scaler: value * 10^scaler Wh, a plausible meter reading (not negative, under 1 GWh).
+        assert isinstance(register.value, int | float) and 0 <= register.value < 1e9
+
+        profile = GXDLMSProfileGeneric(PROFILE)
+        await peer.read(profile, 3)  # capture objects first: gurux needs them to build the range request
+        assert [(item.objectType, item.logicalName) for item, _ in profile.captureObjects][:1] == [(8, CLOCK)]
+        end = datetime.now(UTC).replace(microsecond=0)
+        start = end - timedelta(hours=2)
+        sent_before = session.wire.sent
+        reply = await peer.exchange(peer.client.readRowsByRange(profile, start, end))
+        peer.client.updateValue(profile, 2, reply.value)
+        assert session.wire.sent - sent_before > 1  # the answer came in several GET blocks / HDLC segments
+
+        stamps = [_as_datetime(row[0]) for row in profile.buffer]
+        assert len(stamps) >= 7  # 2 h of 15-minute periods (8), less one if a period boundary is still open
+        assert all(start <= stamp <= end for stamp in stamps)
+        assert all(later - earlier == _PERIOD for earlier, later in itertools.pairwise(stamps))
+
+
+@pytest.mark.parametrize(("transport", "security"), _MATRIX)
+async def test_gurux_switches_the_relay_and_sets_the_clock(transport: Transport, security: Authentication) -> None:
+    async with asyncio.timeout(_TEST_TIMEOUT), _gurux_session(transport, security) as session:
+        peer = session.peer
+        relay = GXDLMSDisconnectControl(RELAY)
+        await peer.exchange(relay.remoteDisconnect(peer.client))
+        await peer.read(relay, 2)
+        await peer.read(relay, 3)
+        assert (relay.outputState, int(relay.controlState)) == (False, 0)  # disconnected
+        await peer.exchange(relay.remoteReconnect(peer.client))
+        await peer.read(relay, 2)
+        await peer.read(relay, 3)
+        assert (relay.outputState, int(relay.controlState)) == (True, 1)  # connected (control mode 1: d)
+
+        target = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1, minutes=7)
+        clock = GXDLMSClock(CLOCK)
+        clock.time = GXDateTime(target)
+        await peer.exchange(peer.client.write(clock, 2))
+        read_back = GXDLMSClock(CLOCK)
+        await peer.read(read_back, 2)
+        assert abs((_as_datetime(read_back.time) - target).total_seconds()) <= _CLOCK_TOLERANCE
+
+
+# dlms-cosem 21.3.2 speaks the wrapper only over TCP (its HDLC transport is serial).
+_COSEM_MECHANISMS = {
+    Authentication.NONE: None,
+    Authentication.LLS: enumerations.AuthenticationMechanism.LLS,
+    Authentication.HLS_GMAC: enumerations.AuthenticationMechanism.HLS_GMAC,
+}
+
+
+def _dlms_cosem_session(spec: MeterSpec, port: int) -> tuple[datetime, int, Any]:
+    """Blocking: associate with dlms-cosem, read the clock, the energy register and its scaler_unit, release."""
+    client = DlmsClient.with_tcp_transport(
+        host=spec.host,
+        port=port,
+        client_logical_address=spec.client_sap,
+        server_logical_address=MANAGEMENT_LOGICAL_DEVICE,
+        authentication_method=_COSEM_MECHANISMS[spec.authentication],
+        password=spec.lls_password,
+        encryption_key=spec.encryption_key,
+        authentication_key=spec.authentication_key,
+        client_system_title=CLIENT_TITLE if spec.ciphered else None,
+        client_initial_invocation_counter=1,
+        timeout=5,
+    )
+    clock = cosem.CosemAttribute(enumerations.CosemInterface.CLOCK, cosem.Obis(0, 0, 1, 0, 0, 255), 2)
+    energy = cosem.Obis(1, 0, 1, 8, 0, 255)
+    with client.session():
+        clock_bytes = client.get(clock)
+        value = client.get(cosem.CosemAttribute(enumerations.CosemInterface.REGISTER, energy, 2))
+        scaler_unit = client.get(cosem.CosemAttribute(enumerations.CosemInterface.REGISTER, energy, 3))
+    moment, _status = datetime_from_bytes(parse_as_dlms_data(clock_bytes))
+    return moment, parse_as_dlms_data(value), parse_as_dlms_data(scaler_unit)
+
+
+@pytest.mark.parametrize("security", _SECURITIES, ids=str)
+async def test_dlms_cosem_reads_clock_and_register_over_the_wrapper(security: Authentication) -> None:
+    fleet = fleet_from_options(1, brand=_BRAND, transport="wrapper", auth=security, base_port=0)
+    (spec,) = fleet.meters
+    async with asyncio.timeout(_TEST_TIMEOUT), run_fleet(fleet) as server:
+        port = server.endpoints[spec.meter_number].port
+        moment, value, scaler_unit = await asyncio.to_thread(_dlms_cosem_session, spec, port)
+        assert abs(_as_datetime(moment).timestamp() - time.time()) < 120
+        assert isinstance(value, int) and value >= 0
+        assert list(scaler_unit)[1] == 30  # Wh
+        meter = server.meters[spec.meter_number]
+        assert meter.counters.communication_errors == 0
