@@ -326,9 +326,13 @@ def _midnight(at: datetime) -> datetime:
 
 # Every fleet meter was installed on a fixed date (plus a seed-derived spread), not relative to when the simulator
 # started: its registers at a given time are then the same in every run, so a HES never sees them jump back after
-# a restart. Reading a meter for the first time rolls its registers forward from there: ~0.15 ms per day since
-# installation (45 ms in late 2026), once per meter. When that grows too slow, move this date forward: every
-# register then restarts from new values once.
+# a restart. Rolling registers forward from installation would cost ~0.45 ms per day since then (~45 ms per meter
+# in late 2026, growing), so the model is anchored (MeterModel `anchor`) at the first of the month before the
+# deepest served history (`_anchor`): registers there are a seed-derived estimate growing at a daily cap above
+# any month's mean, and only the days since (at most ~70) are rolled exactly, so every served span is exact. A
+# restart in the same month finds the same anchor and the same values; one in a later month takes a later anchor
+# whose estimate exceeds the exact values the earlier run rolled to (a month's energy stays under its cap), so
+# registers jump forward then, never back.
 FLEET_INSTALLED = datetime(2026, 1, 1, tzinfo=UTC)
 _INSTALL_SPREAD_DAYS = 90
 
@@ -369,7 +373,8 @@ def model_for(spec: MeterSpec, now: datetime | None = None) -> MeterModel:
 
     Args:
         spec: the meter.
-        now: the present; only when it is too close to the fleet's installation date for the meter to have the
+        now: the present; it sets the model's anchor (registers are rolled exactly from there; None: from
+            installation). Only when it is too close to the fleet's installation date for the meter to have the
             load profile history it serves is the installation moved back before it.
     """
     kind = _customer_class(_unit(spec, "class"))
@@ -379,6 +384,7 @@ def model_for(spec: MeterSpec, now: datetime | None = None) -> MeterModel:
     installed = FLEET_INSTALLED + timedelta(days=int(_unit(spec, "installed") * _INSTALL_SPREAD_DAYS))
     if now is not None and installed > now - History().load_profile:
         installed = _midnight(now) - History().load_profile - timedelta(days=_INSTALL_SPREAD_DAYS)
+    anchor = _anchor(now) if now is not None else None
     three_phase = spec.brand_info.meter_type == "three-phase" or kind is ProfileClass.INDUSTRIAL
     return MeterModel(
         spec.meter_number,
@@ -388,7 +394,15 @@ def model_for(spec: MeterSpec, now: datetime | None = None) -> MeterModel:
         round(scale, 3),
         installed,
         reverse_flow=_unit(spec, "pv") < customer.pv_share,
+        anchor=anchor,
     )
+
+
+def _anchor(now: datetime) -> datetime:
+    """00:00 UTC on the first of the month holding the oldest day the load profile and daily billing serve."""
+    history = History()
+    oldest = _midnight(now - max(history.load_profile, history.daily_billing) - _DAY)
+    return oldest.replace(day=1)
 
 
 def live_state(

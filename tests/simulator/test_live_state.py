@@ -394,3 +394,27 @@ def test_a_range_read_asks_the_state_only_for_its_span() -> None:
     assert state.spans == [(start, NOW)]
     assert len(_read(meter, 7, LOAD_PROFILE).items) == 2880  # a whole read: the profile's 30 days of entries
     assert state.spans[-1] is None
+
+
+def test_a_fleet_meter_is_anchored_before_its_served_history_and_restarts_never_read_lower() -> None:
+    spec = _spec("hexing", 3)
+    late = datetime(2026, 11, 27, 5, 30, tzinfo=UTC)
+    model = model_for(spec, late)
+    served = late - max(History().load_profile, History().daily_billing)
+    days = (late - served).days
+
+    # Exact over the whole served history: the registers advance by the load profile's energy.
+    total = sum(record.active_import_wh for record in model.intervals(served, late))
+    assert model.registers(late).active_import_wh - model.registers(served).active_import_wh == total
+    assert days > 0 and model_for(spec, late + DAY).registers(late) == model.registers(late), "same month, same run"
+    # A restart in a later month reads no register lower than the run that kept going from the earlier anchor.
+    later = late + 40 * DAY
+    kept, fresh = model.registers(later), model_for(spec, later).registers(later)
+    assert all(
+        a <= b
+        for a, b in zip(
+            (kept.active_import_wh, kept.reactive_import_varh, *kept.active_import_by_rate_wh),
+            (fresh.active_import_wh, fresh.reactive_import_varh, *fresh.active_import_by_rate_wh),
+            strict=True,
+        )
+    )

@@ -21,7 +21,13 @@ from hes.simulator.physics.conditions import (
 )
 from hes.simulator.physics.events import EventCode, MeterEvent, TamperFlag
 from hes.simulator.physics.ledger import DayLedger, compute_day
-from hes.simulator.physics.meter_setup import constants_for, default_start_registers, validate_scenario
+from hes.simulator.physics.meter_setup import (
+    constants_for,
+    daily_caps,
+    default_start_registers,
+    estimated_totals,
+    validate_scenario,
+)
 from hes.simulator.physics.profiles import DEFAULT_TOU, ProfileClass, TouTable
 from hes.simulator.physics.readings import instantaneous_values, interval_record, tamper_flags
 from hes.simulator.physics.records import EnergyRegisters, InstantaneousValues, IntervalRecord, RegisterSnapshot
@@ -61,6 +67,7 @@ class MeterModel:
         tou: TouTable = DEFAULT_TOU,
         start_registers: EnergyRegisters | None = None,
         relay_connected: bool = True,
+        anchor: datetime | None = None,
     ) -> None:
         """Describe a meter; cheap (no history is generated).
 
@@ -77,6 +84,10 @@ class MeterModel:
             tou: the daily time-of-use table of the rate registers.
             start_registers: register values at `start`; default: a few seed-derived years of use.
             relay_connected: relay state at `start`.
+            anchor: a later time (floored to 00:00 UTC) from which on registers are rolled exactly; at it they
+                are an estimate (`meter_setup.estimated_totals`: each register at a daily cap above any month's
+                mean), and before it they follow that estimate linearly. Reading a register then costs the days
+                since `anchor`, not since `start`. None (or not after `start`): exact from `start` on.
 
         Raises:
             ValueError: a bad argument, with what is wrong in the message.
@@ -107,18 +118,24 @@ class MeterModel:
         self._refresh_scenarios()
         self._not_before = self._installed  # the earliest second a change may still touch
         registers = self.start_registers
+        self._start_totals: Totals = (
+            registers.active_import_wh,
+            registers.active_export_wh,
+            registers.reactive_import_varh,
+            registers.reactive_export_varh,
+            registers.apparent_import_vah,
+            registers.apparent_export_vah,
+            *registers.active_import_by_rate_wh,
+            *registers.active_export_by_rate_wh,
+        )
+        self._caps = daily_caps(self._constants, self._blocks)
+        first_day = day_of(self._installed)
+        anchor_day = day_of(to_seconds(anchor, "anchor")) if anchor is not None else first_day
+        # An anchor on the installation day itself would round the start values' estimate: exact from there.
+        self._anchored = anchor_day * DAY_SECONDS if anchor_day * DAY_SECONDS > self._installed else self._installed
+        book_day = day_of(self._anchored)
         self._book = RegisterBook(
-            day_of(self._installed),
-            (
-                registers.active_import_wh,
-                registers.active_export_wh,
-                registers.reactive_import_varh,
-                registers.reactive_export_varh,
-                registers.apparent_import_vah,
-                registers.apparent_export_vah,
-                *registers.active_import_by_rate_wh,
-                *registers.active_export_by_rate_wh,
-            ),
+            book_day, self._estimate(self._anchored) if book_day > first_day else self._start_totals
         )
         self._ledger: DayLedger | None = None
 
@@ -203,12 +220,15 @@ class MeterModel:
         return records
 
     def registers(self, at: datetime) -> RegisterSnapshot:
-        """The cumulative energy registers at `at`: the start values plus every interval energy up to it.
+        """The cumulative energy registers at `at`: the start values (or the anchor's) plus every interval energy
+        up to it; before the anchor, its estimate.
 
         Raises:
             ValueError: `at` is naive or before installation.
         """
         second = self._installed_check(at)
+        if second < self._anchored:
+            return _snapshot(to_datetime(second), self._estimate(second))
         day = day_of(second)
         base = self._book.at_day_start(day, self._day_advance)
         ledger = self._day(day)
@@ -275,6 +295,10 @@ class MeterModel:
         )
 
     # -- internals -----------------------------------------------------------------------------------
+
+    def _estimate(self, second: int) -> Totals:
+        """The registers before the anchor: the start values grown at their daily caps since installation."""
+        return estimated_totals(self._start_totals, self._caps, (second - self._installed) / DAY_SECONDS)
 
     def _refresh_scenarios(self) -> None:
         self._episodes = scripted_episodes(self._scenarios)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 from hes.simulator.physics.ledger import MeterConstants
 from hes.simulator.physics.profiles import TRAITS, ProfileClass, solar_shape
@@ -11,6 +13,9 @@ from hes.simulator.physics.records import EnergyRegisters, Rates
 from hes.simulator.physics.scenarios import Bypass, Outage, Scenario, StuckRegister, Tamper, Theft, VoltageEpisode
 
 _MIDSUMMER = 172
+_MONTH_MARGIN = 1.5
+"""How far above its seasonal-peak mean a calendar month's consumption is assumed never to reach: a month
+averages ~30 day draws (day spread <= 12 %), so it stays within a few per cent of its mean."""
 
 
 def constants_for(
@@ -72,6 +77,52 @@ def default_start_registers(meter: MeterConstants, blocks: Sequence[tuple[int, i
         active_import_by_rate_wh=_split(imported, _weights_by_rate(meter.traits.shapes[0], blocks)),
         active_export_by_rate_wh=_split(exported, _weights_by_rate(solar_shape(_MIDSUMMER), blocks)),
     )
+
+
+@lru_cache(maxsize=1)
+def _peak_solar() -> tuple[float, ...]:
+    """Per quarter hour, the highest clear-sky PV output of any day of the year (kWh per kWp)."""
+    days = [solar_shape(day) for day in range(1, 367)]
+    return tuple(max(values) for values in zip(*days, strict=True))
+
+
+def daily_caps(meter: MeterConstants, blocks: Sequence[tuple[int, int, int]]) -> tuple[float, ...]:
+    """Per register (the RegisterBook order), an energy per day that no calendar month's mean reaches.
+
+    Import is bounded by the load at the seasonal peak of the busiest day type times a margin; export by the
+    clear-sky PV yield (a hard bound); reactive and apparent by the worst power factor. Rates get their share
+    of the busiest day's blocks, and each total is the sum of its rates so that rates add up exactly.
+    """
+    traits = meter.traits
+    peak = meter.daily_wh * (1.0 + abs(traits.seasonal_amplitude)) * _MONTH_MARGIN
+    imports = [max(_weights_by_rate(shape, blocks)[rate] for shape in traits.shapes) * peak for rate in range(4)]
+    pv = meter.pv_kwp * 1000.0
+    exports = [weight * pv for weight in _weights_by_rate(_peak_solar(), blocks)] if pv > 0.0 else [0.0] * 4
+    load = sum(imports)
+    # The lowest power factor a draw can give (ledger.compute_day adds +/- 0.01 of noise to it).
+    worst = max(0.05, traits.power_factor_low - 0.01)
+    tangent = math.sqrt(1.0 / (worst * worst) - 1.0)
+    leading = load * tangent if traits.leading_below > 0.0 else 0.0
+    return (
+        load,
+        sum(exports),
+        load * tangent,
+        leading,
+        load / worst,
+        sum(exports) + load * tangent if pv > 0.0 else 0.0,
+        *imports,
+        *exports,
+    )
+
+
+def estimated_totals(start: Sequence[int], caps: Sequence[float], days: float) -> tuple[int, ...]:
+    """Registers `days` after `start` at the `caps` rates, in whole units; the channel totals are the sums of
+    their rates' floors, so rates keep adding up to the totals exactly."""
+    rates = [value + math.floor(cap * days) for value, cap in zip(start[6:], caps[6:], strict=True)]
+    totals = [value + math.floor(cap * days) for value, cap in zip(start[:6], caps[:6], strict=True)]
+    totals[0] = start[0] + sum(rates[:4]) - sum(start[6:10])
+    totals[1] = start[1] + sum(rates[4:]) - sum(start[10:14])
+    return (*totals, *rates)
 
 
 def validate_scenario(scenario: Scenario, phases: int) -> None:

@@ -89,8 +89,11 @@ class RegisterBook:
         return totals
 
     def forget_after(self, second: int) -> None:
-        """Drop checkpoints that could include anything at or after `second` (history from there changed)."""
-        for day in [day for day in self._kept_days if day * DAY_SECONDS > second]:
+        """Drop checkpoints that could include anything at or after `second` (history from there changed).
+
+        The first checkpoint stays: it is where the book starts, given, not rolled.
+        """
+        for day in [day for day in self._kept_days if day * DAY_SECONDS > second and day != self._start_day]:
             del self._kept[day]
             self._kept_days.remove(day)
         if self._latest is not None and self._latest[0] * DAY_SECONDS > second:

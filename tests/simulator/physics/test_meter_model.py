@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -18,6 +19,9 @@ from hes.simulator.physics import (
     VoltageEpisode,
     VoltageKind,
 )
+from hes.simulator.physics.conditions import DayConditions
+from hes.simulator.physics.ledger import DayLedger, MeterConstants, compute_day
+from hes.simulator.physics.timeline import day_of, to_seconds
 from tests.simulator.physics.factory import DAY, HOUR, MINUTE, START, make_meter
 
 _BUSY_GRID = DisturbanceRates(outages_per_day=0.5, sags_per_day=0.5, swells_per_day=0.5, tampers_per_day=0.5)
@@ -231,3 +235,64 @@ def test_installation_time_is_floored_to_an_interval_edge() -> None:
 def test_bad_construction_is_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_meter(**overrides)
+
+
+def _totals(snapshot: RegisterSnapshot) -> tuple[int, ...]:
+    return (*_channels(snapshot), *snapshot.active_import_by_rate_wh, *snapshot.active_export_by_rate_wh)
+
+
+def test_an_anchored_meter_rolls_only_from_its_anchor_and_stays_exact_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    computed: list[int] = []
+
+    def counting(meter: MeterConstants, day: int, conditions: DayConditions) -> DayLedger:
+        computed.append(day)
+        return compute_day(meter, day, conditions)
+
+    monkeypatch.setattr("hes.simulator.physics.meter_model.compute_day", counting)
+    anchor = START + 200 * DAY
+    meter = make_meter(anchor=anchor + 7 * HOUR, disturbances=_BUSY_GRID, reverse_flow=True)  # floored to 00:00
+
+    meter.registers(anchor + 10 * DAY + 5 * HOUR)
+    assert set(computed) == set(range(day_of(to_seconds(anchor)), day_of(to_seconds(anchor)) + 11))
+    assert _assert_registers_match_intervals(meter, anchor, anchor + 2 * DAY) == 2 * 96
+    at_anchor = meter.registers(anchor)
+    assert sum(at_anchor.active_import_by_rate_wh) == at_anchor.active_import_wh
+    assert sum(at_anchor.active_export_by_rate_wh) == at_anchor.active_export_wh
+    assert at_anchor.active_import_wh > meter.start_registers.active_import_wh + 200 * 8_000, "an estimate above use"
+
+
+def test_before_its_anchor_a_meter_reads_a_rising_estimate_below_the_anchor() -> None:
+    anchor = START + 60 * DAY
+    meter = make_meter(anchor=anchor, reverse_flow=True)
+    moments = [START + week * 7 * DAY + 3 * HOUR for week in range(9)] + [anchor, anchor + DAY]
+    readings = [_totals(meter.registers(moment)) for moment in moments]
+
+    assert meter.registers(START) == _at(meter.start_registers, START)
+    for earlier, later in pairwise(readings):
+        assert all(a <= b for a, b in zip(earlier, later, strict=True))
+    assert readings[0] < readings[-3]
+
+
+@pytest.mark.parametrize(
+    ("profile_class", "scale", "reverse_flow"),
+    [
+        (ProfileClass.RESIDENTIAL, 8.0, True),
+        (ProfileClass.COMMERCIAL, 60.0, False),
+        (ProfileClass.INDUSTRIAL, 500.0, True),
+    ],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_later_anchor_never_reads_below_an_earlier_one(
+    profile_class: ProfileClass, scale: float, reverse_flow: bool, seed: int
+) -> None:
+    # A simulator restarted a month later takes a later anchor: the same moments must not read lower than the
+    # run that kept rolling exactly from the earlier anchor; a restart with the same anchor reads the same.
+    first, later = START + 28 * DAY, START + 59 * DAY  # 1 April and 2 May 2024
+    options = {"profile_class": profile_class, "scale_kwh_per_day": scale, "reverse_flow": reverse_flow, "seed": seed}
+    running = make_meter(anchor=first, **options)
+    restarted = make_meter(anchor=later, **options)
+
+    for moment in (later, later + 10 * DAY + 7 * HOUR, later + 40 * DAY):
+        kept, fresh = _totals(running.registers(moment)), _totals(restarted.registers(moment))
+        assert all(a <= b for a, b in zip(kept, fresh, strict=True)), moment
+    assert make_meter(anchor=first, **options).registers(later) == running.registers(later)

@@ -45,3 +45,12 @@ def test_forgetting_drops_checkpoints_after_a_change() -> None:
 def test_no_reading_before_installation() -> None:
     with pytest.raises(ValueError, match="not installed"):
         RegisterBook(10, (0,) * 14).at_day_start(9, _Counter())
+
+
+def test_forgetting_keeps_the_first_checkpoint() -> None:
+    # An anchored book starts after installation; a change before its start cannot drop what it starts from.
+    book, counter = RegisterBook(30, (5,) * 14), _Counter()
+    book.at_day_start(40, counter)
+
+    book.forget_after(10 * 86_400)
+    assert book.at_day_start(32, counter) == (7,) * 14
