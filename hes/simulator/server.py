@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from hes.obis import ObisCode, load_profile
+from hes.obis import load_profile
 from hes.simulator.cosem import MeterObjects
 from hes.simulator.dlms.association import ObjectModel
 from hes.simulator.dlms.hdlc_frame import HdlcAddress
@@ -47,7 +47,6 @@ logger = logging.getLogger(__name__)
 # Builds the COSEM objects of one meter of the fleet (per client SAP).
 ObjectsFactory = Callable[[MeterSpec], ObjectsForClient]
 
-SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)  # COSEM logical device / meter serial number (Data, class 1)
 
 
 @dataclass(frozen=True, slots=True)
