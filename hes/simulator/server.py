@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 ObjectsFactory = Callable[[MeterSpec], ObjectsForClient]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """Where a meter listens."""
