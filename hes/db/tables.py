@@ -20,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy import (
     Enum as SAEnum,
@@ -199,6 +200,12 @@ class Meter(_Timestamps, Base):
     dlms_authentication_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     dlms_block_cipher_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     dlms_invocation_counter: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Communication health, kept on the meter row so the console and the status check read one row.
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_round_trip_ms: Mapped[int | None] = mapped_column(Integer)
+    # Seconds between expected contacts; NULL: the default for the meter's connection mode (settings).
+    expected_interval_s: Mapped[int | None] = mapped_column(Integer)
 
     # lazy="raise": an async session cannot load on attribute access; the meter store loads these explicitly.
     area: Mapped[Area | None] = relationship(lazy="raise")
@@ -250,6 +257,43 @@ class Reading(Base):
     source: Mapped[int] = mapped_column(SmallInteger, default=0)
 
 
+class LatestReading(Base):
+    """Each meter's newest value per OBIS code: the console's "now" without scanning the readings."""
+
+    __tablename__ = "latest_readings"
+
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"), primary_key=True)
+    obis_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Double)
+
+
+class ReadAttempts(Base):
+    """Per meter and UTC day: how many collections were tried and how many succeeded (read-success rates)."""
+
+    __tablename__ = "read_attempts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    successes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeviceToken(Base):
+    """A bearer token a meter (or a gateway for its concentrator's meters) sends data with; only its hash is kept."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    meter_id: Mapped[int | None] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"), index=True)
+    concentrator_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Event(Base):
     """Something that happened at or about a meter (tamper, power failure, communication loss, ...)."""
 
@@ -271,7 +315,18 @@ class Alert(Base):
     """Something an operator must look at; one open alert per meter and type, repeats counted."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_meter_type_status", "meter_id", "alert_type", "status"),)
+    __table_args__ = (
+        Index("ix_alerts_meter_type_status", "meter_id", "alert_type", "status"),
+        # At most one unresolved alert per meter and type: a repeat counts up `occurrences` instead.
+        Index(
+            "uq_alerts_unresolved_meter_type",
+            "meter_id",
+            "alert_type",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     meter_id: Mapped[int | None] = mapped_column(ForeignKey("meters.id", ondelete="RESTRICT"))
