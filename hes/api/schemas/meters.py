@@ -181,6 +181,9 @@ class MeterOut(CamelModel):
     status: MeterStatus
     relay_state: RelayState
     last_seen_at: datetime | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+    last_round_trip_ms: int | None
     installed_at: datetime | None
     decommissioned_at: datetime | None
     connection_mode: ConnectionMode
