@@ -196,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--brand", default="hexing", help="hexing, hexcell or idis")
     simulate.add_argument("--transport", choices=["wrapper", "hdlc"], default="wrapper")
     simulate.add_argument("--auth", choices=["none", "lls", "hls"], default="none", help="hls: HLS-GMAC + encryption")
+    simulate.add_argument(
+        "--ciphering",
+        choices=["service-specific", "general"],
+        default="service-specific",
+        help="hls meters: general offers general-protection, so clients cipher with general-glo",
+    )
     simulate.add_argument("--host", default="127.0.0.1", help="a loopback address")
     simulate.add_argument("--base-port", type=int, default=4100, help="first wrapper port, HDLC port after (0: any)")
     simulate.add_argument("--seed", type=int, default=7, help="meter numbers, keys and consumption follow from it")

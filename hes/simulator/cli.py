@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hes.simulator.cosem.invocation_counter import INVOCATION_COUNTER
 from hes.simulator.dial_in import DialInFleet, DialInSettings
 from hes.simulator.faults import FaultShares, parse_fault_share
 from hes.simulator.fleet import FleetError, FleetSpec, MeterSpec, Transport, fleet_from_options, with_fault_shares
@@ -118,7 +119,11 @@ def _secrets_of(meter: MeterSpec, endpoint: Endpoint | None) -> dict[str, Any]:
         },
         # HLS-GMAC meters refuse any request of that client that is not authenticated and encrypted.
         "securityPolicy": "authenticated-encrypted" if meter.ciphered else "none",
+        # How the meter offers to wrap ciphered APDUs (a client that negotiates general-protection uses 0xDB).
+        "ciphering": meter.ciphering.value if meter.ciphered else None,
         "publicClientAddress": 16 if meter.brand_info.public_client else None,
+        # Where the public client reads the invocation counter the HES's client must use next (or above).
+        "invocationCounterObis": str(INVOCATION_COUNTER) if meter.ciphered and meter.brand_info.public_client else None,
         "faults": [fault.describe() for fault in meter.faults],
     }
 
@@ -172,6 +177,8 @@ def _fleet_from_args(args: argparse.Namespace) -> FleetSpec:
         brand=args.brand,
         transport=args.transport,
         auth=args.auth,
+        # --ciphering is declared in hes/cli.py; until it is, every meter offers service-specific ciphering.
+        ciphering=args.ciphering,
         seed=args.seed,
         host=args.host,
         base_port=args.base_port,
@@ -271,16 +278,14 @@ def _push_settings(args: argparse.Namespace) -> PushSettings:
     )
 
 
-def _check_mode(fleet: FleetSpec, args: argparse.Namespace) -> None:
+def _check_mode(args: argparse.Namespace) -> None:
     """Refuse a mode the fleet cannot run, before anything listens or dials.
 
     Raises:
-        ValueError: dial-in or push with HDLC meters, or bad HES / push settings.
+        ValueError: an unknown mode, or bad HES / push settings.
     """
     if args.mode not in MODES:
         raise ValueError(f"mode is one of {', '.join(MODES)}")
-    if args.mode != "listen" and fleet.hdlc_meters:
-        raise ValueError(f"--mode {args.mode} needs wrapper meters; {len(fleet.hdlc_meters)} use HDLC")
     if args.mode == "dial-in":
         _dial_in_settings(args)
     elif args.mode == "push":
@@ -292,7 +297,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         fleet = _fleet_from_args(args)
         limits = ServerLimits(max_connections=args.max_connections, inactivity_timeout=args.inactivity_timeout)
-        _check_mode(fleet, args)
+        _check_mode(args)
     except FleetError as error:
         sys.exit("error: " + "\nerror: ".join(error.problems))
     except ValueError as error:

@@ -4,14 +4,17 @@
 cellular meters (Hexing, Kaifa, DSMR meters...) work this way: the meter dials out, and the HES is the DLMS client
 on the connection the meter opened.
 
-The announcement (the choice documented here, for the HES side): as soon as it is connected the meter sends one
-IEC 62056-47 wrapper frame, wPort 1 -> wPort 102, carrying a DataNotification (IEC 62056-5-3) — the push of its
-push setup 0-0:25.9.0.255 acting as IDIS "push on connectivity" (the EnergyICT T210-D push parser reads that
+The announcement (the choice documented here, for the HES side): as soon as it is connected the meter sends a
+DataNotification (IEC 62056-5-3) to the push client 102 (hes.simulator.push_messages) — a wrapper meter in one
+IEC 62056-47 wrapper frame, wPort 1 -> wPort 102; an HDLC meter in HDLC UI frames from its own HDLC address to
+client address 102 (no SNRM comes first: the HES connects the link afterwards) — the push of its push setup
+0-0:25.9.0.255 acting as IDIS "push on connectivity" (the EnergyICT T210-D push parser reads that
 instance so): a structure whose first element is the push setup's logical name (09 06 00 00 19 09 00 FF) and whose
 second is the COSEM logical device name, octet-string FLAG id + meter number (e.g. "HXE47007000001"); clock and
 active energy import follow (hes.simulator.push_messages). HLS meters send it general-glo-ciphered: the HES finds
 the meter from the system title in the clear, then deciphers. From then on the meter answers the HES's wrapper
-frames (AARQ, GET, ...) on that socket, exactly as a listening meter does (with its faults, if any).
+frames (AARQ, GET, ...) or HDLC frames (SNRM, I-frames, DISC: the meter is the only station of that line) on that
+socket, exactly as a listening meter does (with its faults, if any).
 
 Keep-alive: SO_KEEPALIVE on the socket, and after `keepalive_s` without an octet either way the meter sends the
 connectivity push again (a heartbeat the HES can ignore). The meter hangs up after `inactivity_timeout` seconds
@@ -94,14 +97,7 @@ class DialInFleet:
         limits: ServerLimits | None = None,
         faults: dict[str, MeterFaults] | None = None,
     ) -> None:
-        """Dialers for `meters` (built from `spec`, same order).
-
-        Raises:
-            ValueError: a meter is not a wrapper meter (an HDLC meter has no dial-in announcement here).
-        """
-        hdlc = [meter.meter_number for meter in spec.meters if meter.transport is Transport.HDLC]
-        if hdlc:
-            raise ValueError(f"dial-in needs wrapper meters; {len(hdlc)} use HDLC (e.g. {hdlc[0]})")
+        """Dialers for `meters` (built from `spec`, same order), wrapper or HDLC as their specs say."""
         self.settings = settings
         self.limits = limits or ServerLimits()
         self.meters = {meter.meter_number: meter for meter in meters}
@@ -109,6 +105,7 @@ class DialInFleet:
         self._faults = faults or {}
         pairs = list(zip(spec.meters, meters, strict=True))
         self._messages = {meter.meter_number: PushMessages(meter, meter_spec) for meter_spec, meter in pairs}
+        self._hdlc = {meter.meter_number for meter_spec, meter in pairs if meter_spec.transport is Transport.HDLC}
         self._random = {meter.meter_number: random.Random(meter_spec.seed) for meter_spec, meter in pairs}
         self._latency = spec.latency_ms / 1000
         self._connecting = asyncio.Semaphore(settings.max_connecting)
@@ -174,7 +171,7 @@ class DialInFleet:
         driver = ConnectionDriver(
             reader,
             writer,
-            meter.wrapper_connection(),
+            meter.hdlc_connection() if meter.meter_number in self._hdlc else meter.wrapper_connection(),
             limits=self.limits,
             peer=peer,
             latency=self._latency,

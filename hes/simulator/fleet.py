@@ -21,6 +21,7 @@ A fleet file:
     fault_shares: {garbage: 0.01, no-answer: 0.01}   # optional: a share per fault kind
     meters:
       - {count: 10, brand: hexing, transport: wrapper, auth: hls}
+      - {count: 2, brand: hexing, auth: hls, ciphering: general}   # offers general-protection (see Ciphering)
       - {count: 5, brand: hexcell, transport: hdlc, auth: lls}
       - {count: 2, brand: idis, faults: [no-answer, {kind: latency, latency_ms: 800, jitter_ms: 200}]}
 """
@@ -29,12 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from hes import validation
+from hes.simulator.brands import BRANDS, BrandInfo
 from hes.simulator.faults import Fault, FaultKind, FaultShares, parse_fault, pick_faults
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "PUBLIC_CLIENT",
     "Authentication",
     "BrandInfo",
+    "Ciphering",
     "FleetError",
     "FleetSpec",
     "MeterGroup",
@@ -95,27 +98,17 @@ class Authentication(StrEnum):
         return cls.HLS_GMAC if text == "hls" else cls(text)
 
 
-@dataclass(frozen=True, slots=True)
-class BrandInfo:
-    """What the fleet needs to know of a brand: how its meters are numbered, named and which client SAP the HES is."""
+class Ciphering(StrEnum):
+    """How an HLS-GMAC meter's ciphered APDUs are wrapped (IEC 62056-5-3 9.2.7.2.4).
 
-    name: str  # as the meters CSV writes it
-    number_prefix: str  # the first digits of its meter numbers (the sample fleet's convention)
-    flag_id: bytes  # the 3-octet manufacturer id in front of the system title (IEC 62056-5-3 4.3.4)
-    model: str
-    firmware: str
-    meter_type: str
-    client_sap: int  # the client the HES associates as (the brand profile's management / utility client)
-    public_client: bool  # whether the brand also serves the public client 16 without authentication
+    The meter answers every request in the wrapping it came in; this says what it offers. A GENERAL meter puts
+    general-protection in its conformance block, so a client that proposes it too (gurux does) sends
+    general-glo-ciphering (0xDB) once associated; a SERVICE_SPECIFIC meter does not, so clients send glo-get-request
+    (0xC8) and the like.
+    """
 
-
-# The brand table (habit 10: catalogues are data). Client SAPs are those of the brand profiles in hes/obis/data;
-# HXE is Hexing's FLAG id, the other two ids are the simulator's own.
-BRANDS: Mapping[str, BrandInfo] = {
-    "hexing": BrandInfo("Hexing", "47", b"HXE", "HXE110", "V1.02.07", "single-phase", 1, True),
-    "hexcell": BrandInfo("Hexcell", "62", b"HCX", "HC-DDSY", "3.4.1", "single-phase", 17, False),
-    "idis": BrandInfo("IDIS", "99", b"SIM", "IDIS-P2", "1.0.0", "three-phase", 1, True),
-}
+    SERVICE_SPECIFIC = "service-specific"
+    GENERAL = "general"
 
 
 class FleetError(ValueError):
@@ -144,6 +137,7 @@ class MeterSpec:
     encryption_key: bytes | None = field(default=None, repr=False)  # global unicast encryption key
     authentication_key: bytes | None = field(default=None, repr=False)
     faults: tuple[Fault, ...] = ()
+    ciphering: Ciphering = Ciphering.SERVICE_SPECIFIC  # what a ciphered (HLS-GMAC) meter offers
 
     @property
     def brand_info(self) -> BrandInfo:
@@ -170,6 +164,7 @@ class MeterGroup:
     transport: Transport
     authentication: Authentication
     faults: tuple[Fault, ...] = ()
+    ciphering: Ciphering = Ciphering.SERVICE_SPECIFIC
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +249,11 @@ def build_fleet(
         for group in groups
         if group.authentication is Authentication.NONE and any(f.kind is FaultKind.WRONG_SECRET for f in group.faults)
     ]
+    problems += [
+        "ciphering general needs ciphered meters (auth hls)"
+        for group in groups
+        if group.ciphering is Ciphering.GENERAL and group.authentication is not Authentication.HLS_GMAC
+    ]
     if seed < 0:
         problems.append("the seed is a whole number >= 0")
     if not 0 <= latency_ms <= 60_000:
@@ -304,6 +304,7 @@ def build_fleet(
                     encryption_key=_derive(seed, index, "encryption", _KEY_LENGTH) if ciphered else None,
                     authentication_key=_derive(seed, index, "authentication", _KEY_LENGTH) if ciphered else None,
                     faults=group.faults,
+                    ciphering=group.ciphering,
                 )
             )
     fleet = FleetSpec(seed, host, base_port, hdlc_port if hdlc else None, latency_ms, tuple(meters))
@@ -330,6 +331,7 @@ def fleet_from_options(
     brand: str = "hexing",
     transport: str = "wrapper",
     auth: str = "none",
+    ciphering: str = "service-specific",
     seed: int = 7,
     host: str = "127.0.0.1",
     base_port: int = 4100,
@@ -341,7 +343,8 @@ def fleet_from_options(
     Raises:
         FleetError: every problem with the options.
     """
-    group, problems = parse_group({"count": meters, "brand": brand, "transport": transport, "auth": auth}, "options")
+    options = {"count": meters, "brand": brand, "transport": transport, "auth": auth, "ciphering": ciphering}
+    group, problems = parse_group(options, "options")
     if group is None:
         raise FleetError(problems)
     return build_fleet(
@@ -349,7 +352,7 @@ def fleet_from_options(
     )
 
 
-_GROUP_KEYS = frozenset({"count", "brand", "transport", "auth", "faults"})
+_GROUP_KEYS = frozenset({"count", "brand", "transport", "auth", "ciphering", "faults"})
 
 
 def parse_group(raw: Any, where: str) -> tuple[MeterGroup | None, list[str]]:
@@ -372,6 +375,11 @@ def parse_group(raw: Any, where: str) -> tuple[MeterGroup | None, list[str]]:
         authentication = Authentication.parse(raw.get("auth", "none"))
     except ValueError:
         problems.append(f"{where}: auth is none, lls or hls")
+    ciphering = None
+    try:
+        ciphering = Ciphering(raw.get("ciphering", Ciphering.SERVICE_SPECIFIC))
+    except ValueError:
+        problems.append(f"{where}: ciphering is service-specific or general")
     raw_faults = raw.get("faults", [])
     faults: list[Fault] = []
     if not isinstance(raw_faults, list):
@@ -384,6 +392,6 @@ def parse_group(raw: Any, where: str) -> tuple[MeterGroup | None, list[str]]:
             faults.append(fault)
     if len({fault.kind for fault in faults}) < len(faults):
         problems.append(f"{where}: each fault kind is listed once")
-    if problems or transport is None or authentication is None:
+    if problems or transport is None or authentication is None or ciphering is None:
         return None, problems
-    return MeterGroup(count, brand, transport, authentication, tuple(faults)), []
+    return MeterGroup(count, brand, transport, authentication, tuple(faults), ciphering), []

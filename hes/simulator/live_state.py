@@ -12,15 +12,14 @@
 - the relay: a disconnect control's remote_disconnect / remote_reconnect sets the model's relay, so consumption
   stops or resumes from that moment and the disconnector log records it.
 
-`live_state(spec, profile)` builds one for a fleet meter: its `MeterModel` follows from the MeterSpec alone (seed
-and index: customer class, size, PV; a fixed installation date, so registers continue across simulator restarts).
+`live_state(spec, profile)` builds one for a fleet meter: its `MeterModel` follows from the MeterSpec alone
+(hes.simulator.fleet_model: customer class, size, PV; a fixed installation date, so registers continue across
+simulator restarts). `History`, `FLEET_INSTALLED` and `model_for` are re-exported from there.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hes.obis import BrandProfile, ObisCode
@@ -29,6 +28,7 @@ from hes.simulator.cosem.conversions import UNSPECIFIED_DATE_TIME, data_type
 from hes.simulator.cosem.state import PlainValue, RowValue, TimeSpan
 from hes.simulator.dlms.values import INTEGER_WIDTHS, Data, DataType, octets
 from hes.simulator.fleet import MeterSpec
+from hes.simulator.fleet_model import FLEET_INSTALLED, History, model_for
 from hes.simulator.live_logs import FAILURE_COUNTERS, FAILURE_REGISTERS, LOGS, LogEntry, entries, last_code
 from hes.simulator.live_readings import (
     CUMULATIVE,
@@ -39,7 +39,7 @@ from hes.simulator.live_readings import (
     interval_floor,
     measure,
 )
-from hes.simulator.physics import INTERVAL, EventCode, MeterEvent, MeterModel, ProfileClass
+from hes.simulator.physics import INTERVAL, EventCode, MeterEvent, MeterModel
 
 __all__ = ["FLEET_INSTALLED", "History", "LiveMeterState", "live_state", "model_for"]
 
@@ -61,16 +61,6 @@ _TICK = timedelta(microseconds=1)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """How far back each profile reaches, as a real meter's buffers do; older entries have rolled out."""
-
-    load_profile: timedelta = timedelta(days=35)  # a month of 15-minute values and a margin, so a HES can catch up
-    daily_billing: timedelta = timedelta(days=40)
-    monthly_billing: int = 13  # billing periods: a year and the month before it
-    events: timedelta = timedelta(days=90)
 
 
 class LiveMeterState:
@@ -320,89 +310,6 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def _midnight(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-# -- a fleet meter's model -----------------------------------------------------------------------------
-
-# Every fleet meter was installed on a fixed date (plus a seed-derived spread), not relative to when the simulator
-# started: its registers at a given time are then the same in every run, so a HES never sees them jump back after
-# a restart. Rolling registers forward from installation would cost ~0.45 ms per day since then (~45 ms per meter
-# in late 2026, growing), so the model is anchored (MeterModel `anchor`) at the first of the month before the
-# deepest served history (`_anchor`): registers there are a seed-derived estimate growing at a daily cap above
-# any month's mean, and only the days since (at most ~70) are rolled exactly, so every served span is exact. A
-# restart in the same month finds the same anchor and the same values; one in a later month takes a later anchor
-# whose estimate exceeds the exact values the earlier run rolled to (a month's energy stays under its cap), so
-# registers jump forward then, never back.
-FLEET_INSTALLED = datetime(2026, 1, 1, tzinfo=UTC)
-_INSTALL_SPREAD_DAYS = 90
-
-
-@dataclass(frozen=True, slots=True)
-class _Customer:
-    """A customer class's share of the fleet, its range of mean daily consumption and its share with PV."""
-
-    share: float
-    kwh_per_day: tuple[float, float]
-    pv_share: float
-
-
-# Mostly households, some shops and offices, a few small industries (habit 10: a table, not branches).
-_CUSTOMERS: dict[ProfileClass, _Customer] = {
-    ProfileClass.RESIDENTIAL: _Customer(0.85, (3.0, 18.0), 0.12),
-    ProfileClass.COMMERCIAL: _Customer(0.12, (20.0, 150.0), 0.08),
-    ProfileClass.INDUSTRIAL: _Customer(0.03, (300.0, 2000.0), 0.0),
-}
-
-
-def _unit(spec: MeterSpec, purpose: str) -> float:
-    """A number in [0, 1) fixed by the meter's seed, index and `purpose`."""
-    digest = hashlib.blake2b(f"{spec.seed}:{spec.index}:{purpose}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
-
-
-def _customer_class(draw: float) -> ProfileClass:
-    for kind, customer in _CUSTOMERS.items():
-        if draw < customer.share:
-            return kind
-        draw -= customer.share
-    return ProfileClass.RESIDENTIAL
-
-
-def model_for(spec: MeterSpec, now: datetime | None = None) -> MeterModel:
-    """The physics of a fleet meter, from its spec alone: customer class, size, PV, phases and installation.
-
-    Args:
-        spec: the meter.
-        now: the present; it sets the model's anchor (registers are rolled exactly from there; None: from
-            installation). Only when it is too close to the fleet's installation date for the meter to have the
-            load profile history it serves is the installation moved back before it.
-    """
-    kind = _customer_class(_unit(spec, "class"))
-    customer = _CUSTOMERS[kind]
-    low, high = customer.kwh_per_day
-    scale = low * (high / low) ** _unit(spec, "scale")  # log-uniform: many small customers, a few large ones
-    installed = FLEET_INSTALLED + timedelta(days=int(_unit(spec, "installed") * _INSTALL_SPREAD_DAYS))
-    if now is not None and installed > now - History().load_profile:
-        installed = _midnight(now) - History().load_profile - timedelta(days=_INSTALL_SPREAD_DAYS)
-    anchor = _anchor(now) if now is not None else None
-    three_phase = spec.brand_info.meter_type == "three-phase" or kind is ProfileClass.INDUSTRIAL
-    return MeterModel(
-        spec.meter_number,
-        kind,
-        spec.seed,
-        3 if three_phase else 1,
-        round(scale, 3),
-        installed,
-        reverse_flow=_unit(spec, "pv") < customer.pv_share,
-        anchor=anchor,
-    )
-
-
-def _anchor(now: datetime) -> datetime:
-    """00:00 UTC on the first of the month holding the oldest day the load profile and daily billing serve."""
-    history = History()
-    oldest = _midnight(now - max(history.load_profile, history.daily_billing) - _DAY)
-    return oldest.replace(day=1)
 
 
 def live_state(

@@ -14,6 +14,8 @@ carry (`receive_answers`, for a driver that injects faults per meter). Two kinds
 - `HdlcConnection`: IEC 62056-46 HDLC frames, routed by their destination address (upper = logical device,
   lower = physical device) to any meter on the line, as on a multi-drop bus. One HDLC link per meter addressed.
 
+What a connection reports (`drain_events`) are the events of `meter_events`, re-exported here.
+
 Each client SAP gets its own `Association` per connection (per HDLC link), created on its first APDU; an HDLC
 SNRM or DISC ends the associations of that link (IEC 62056-46: the application association lives on the link).
 
@@ -28,15 +30,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from hes.simulator.dlms.apdu_association import AuthenticationMechanism
-from hes.simulator.dlms.association import Association, AssociationConfig, AssociationEvent, ObjectModel, SecurityState
+from hes.simulator.dlms.apdu_association import AuthenticationMechanism, Conformance
+from hes.simulator.dlms.association import (
+    DEFAULT_CONFORMANCE,
+    Association,
+    AssociationConfig,
+    ObjectModel,
+    SecurityState,
+)
 from hes.simulator.dlms.errors import RemoteProtocolError
 from hes.simulator.dlms.hdlc_frame import MAX_INFO_FIELD, HdlcAddress, HdlcFrameReader, encode_frame
 from hes.simulator.dlms.hdlc_link import ApduReceived, HdlcLink, LinkConnected, LinkDisconnected, LinkEvent
 from hes.simulator.dlms.security import Keys, Protection
 from hes.simulator.dlms.wrapper import DEFAULT_MAX_APDU, WrapperFramer
 from hes.simulator.faults import FaultKind, wrong_key, wrong_password
-from hes.simulator.fleet import PUBLIC_CLIENT, Authentication, MeterSpec
+from hes.simulator.fleet import PUBLIC_CLIENT, Authentication, Ciphering, MeterSpec
+from hes.simulator.meter_events import CommunicationError, ConnectionEvent, FrameIgnored, LinkChanged, SessionEvent
 
 __all__ = [
     "MANAGEMENT_LOGICAL_DEVICE",
@@ -63,6 +72,12 @@ _MECHANISMS = {
     Authentication.NONE: AuthenticationMechanism.NONE,
     Authentication.LLS: AuthenticationMechanism.LLS,
     Authentication.HLS_GMAC: AuthenticationMechanism.HLS_GMAC,
+}
+
+# What the HES's client may negotiate: general-protection only where the meter offers general ciphering.
+_CONFORMANCE = {
+    Ciphering.SERVICE_SPECIFIC: DEFAULT_CONFORMANCE,
+    Ciphering.GENERAL: DEFAULT_CONFORMANCE | Conformance.GENERAL_PROTECTION,
 }
 
 # The objects an association of one client SAP sees (access rights differ per client: public 16, management 1...).
@@ -115,8 +130,12 @@ class SimulatedMeter:
         self.counters = MeterCounters()
 
     @classmethod
-    def from_spec(cls, spec: MeterSpec, objects: ObjectsForClient) -> SimulatedMeter:
+    def from_spec(
+        cls, spec: MeterSpec, objects: ObjectsForClient, security: SecurityState | None = None
+    ) -> SimulatedMeter:
         """The meter a fleet spec describes: the HES's client SAP with the spec's security, plus the public client.
+
+        `security` is the meter's invocation counters when its objects show them (a fresh state by default).
 
         HLS-GMAC meters require every request of that client authenticated and encrypted (security suite 0); the
         public client (16) associates without authentication and without ciphering, as IDIS meters do. With the
@@ -138,6 +157,7 @@ class SimulatedMeter:
                 lls_password=password,
                 keys=keys,
                 security_policy=Protection.AUTHENTICATED | Protection.ENCRYPTED if spec.ciphered else Protection.NONE,
+                conformance=_CONFORMANCE[spec.ciphering],
             )
         }
         if spec.brand_info.public_client:
@@ -148,7 +168,7 @@ class SimulatedMeter:
             system_title=spec.system_title,
             hdlc_address=HdlcAddress.server(MANAGEMENT_LOGICAL_DEVICE, spec.physical_address),
         )
-        return cls(identity, clients, objects)
+        return cls(identity, clients, objects, security)
 
     @property
     def meter_number(self) -> str:
@@ -166,46 +186,16 @@ class SimulatedMeter:
         """A new IEC 62056-47 connection to this meter."""
         return WrapperConnection(self)
 
+    def hdlc_connection(self) -> HdlcConnection:
+        """A new IEC 62056-46 connection on which this meter is the only station (it dialled the HES itself)."""
+        address = self.identity.hdlc_address
+        return HdlcConnection(lambda destination: self if destination.addresses(address) else None)
+
     def __repr__(self) -> str:
         return f"SimulatedMeter({self.identity.meter_number!r}, {self.identity.brand!r})"
 
 
-# ---------------------------------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEvent:
-    """Something an association of `meter_number` reported (established, rejected, released, request refused)."""
-
-    meter_number: str
-    client_sap: int
-    event: AssociationEvent
-
-
-@dataclass(frozen=True, slots=True)
-class LinkChanged:
-    """An HDLC link to `meter_number` connected (SNRM/UA) or disconnected (DISC/UA)."""
-
-    meter_number: str
-    event: LinkEvent
-
-
-@dataclass(frozen=True, slots=True)
-class FrameIgnored:
-    """An HDLC frame for a station that is not on this line: ignored, as the standard requires on a multi-drop bus."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CommunicationError:
-    """The connection ended because the peer broke the protocol (the meter it spoke to, when known)."""
-
-    meter_number: str | None
-    reason: str
-
-
-ConnectionEvent = SessionEvent | LinkChanged | FrameIgnored | CommunicationError
+# ---------------------------------------------------------------------------------------------------- answers
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,12 @@
 """What a simulated meter pushes, sans-IO: DataNotification APDUs in wrapper frames, and the alarms that trigger one.
 
 Three pushes, each one DataNotification (IEC 62056-5-3, hes.simulator.dlms.notification) stamped with the meter's
-clock, in one IEC 62056-47 wrapper frame from the meter's logical device (wPort 1) to wPort 102, the IDIS
-pre-established client that receives pushes (OSGP's MX382 alarm example is addressed 0x67 -> 0x66 the same way):
+clock, sent from the meter's logical device to the IDIS pre-established client 102 that receives pushes (OSGP's
+MX382 alarm example is addressed 0x67 -> 0x66 the same way): a wrapper meter sends one IEC 62056-47 wrapper frame,
+wPort 1 -> wPort 102; an HDLC meter sends HDLC UI frames (IEC 62056-46: unnumbered information, P/F set, as
+gurux-dlms frames a DataNotification), from its own HDLC address to client address 102, the LLC header in front
+of the APDU, segmented (segmentation bit) past the default 128-octet information field: no SNRM precedes a push,
+so nothing larger was agreed.
 
 - the push of push setup 0-0:25.9.0.255 (`push()`): the values of its push_object_list, read from the meter's
   objects; IDIS lists the push setup's logical name, the COSEM logical device name 0-0:42.0.0.255 (FLAG id +
@@ -27,11 +31,20 @@ from enum import IntFlag
 from hes.obis import ObisCode
 from hes.simulator.dlms.apdu_services import DataAccessResult
 from hes.simulator.dlms.association import ObjectModel
+from hes.simulator.dlms.hdlc_frame import (
+    DEFAULT_INFO_FIELD,
+    LLC_RESPONSE,
+    FrameKind,
+    HdlcAddress,
+    HdlcFrame,
+    encode_frame,
+    u_control,
+)
 from hes.simulator.dlms.notification import MAX_LONG_INVOKE_ID, DataNotification, encode_data_notification
 from hes.simulator.dlms.security import Protection, Wrapping, cipher_apdu
 from hes.simulator.dlms.values import NULL, BitString, Data, DataType, double_long_unsigned, octets, structure
 from hes.simulator.dlms.wrapper import WrapperFramer
-from hes.simulator.fleet import MeterSpec
+from hes.simulator.fleet import MeterSpec, Transport
 from hes.simulator.meter import SimulatedMeter
 
 __all__ = [
@@ -89,6 +102,7 @@ class PushMessages:
         config = meter.clients[spec.client_sap]
         self._keys = config.keys if config.security_policy & Protection.ENCRYPTED else None
         self._framer = WrapperFramer()
+        self._hdlc = spec.transport is Transport.HDLC
         self._invoke_id = 0
 
     def push(self) -> bytes:
@@ -148,7 +162,20 @@ class PushMessages:
                 invocation_counter=self.meter.security.meter_counter.take(),
                 keys=self._keys,
             )
+        if self._hdlc:
+            return _ui_frames(self.meter.identity.hdlc_address, LLC_RESPONSE + apdu)
         return self._framer.frame(self.meter.identity.wport, PUSH_CLIENT_WPORT, apdu)
+
+
+def _ui_frames(source: HdlcAddress, information: bytes) -> bytes:
+    """`information` in UI frames to the push client, cut at the default information field length."""
+    destination, control = HdlcAddress(PUSH_CLIENT_WPORT), u_control(FrameKind.UI, True)
+    pieces = [information[at : at + DEFAULT_INFO_FIELD] for at in range(0, len(information), DEFAULT_INFO_FIELD)]
+    last = len(pieces) - 1
+    return b"".join(
+        encode_frame(HdlcFrame(destination, source, control, piece, segmented=number < last))
+        for number, piece in enumerate(pieces)
+    )
 
 
 _CONTAINERS = (DataType.ARRAY, DataType.STRUCTURE)

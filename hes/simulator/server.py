@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from hes.obis import load_profile
 from hes.simulator.cosem import MeterObjects
-from hes.simulator.dlms.association import ObjectModel
+from hes.simulator.dlms.association import ObjectModel, SecurityState
 from hes.simulator.dlms.hdlc_frame import HdlcAddress
 from hes.simulator.driver import ConnectionDriver, ServerLimits
 from hes.simulator.fleet import FleetSpec, MeterSpec
@@ -183,22 +183,28 @@ def fault_table(spec: FleetSpec) -> dict[str, MeterFaults]:
 
 def build_meters(spec: FleetSpec, objects: ObjectsFactory | None = None) -> list[SimulatedMeter]:
     """The fleet's meters, in spec order, with the objects `objects` builds (by default `brand_objects`)."""
-    build = objects or brand_objects
-    return [SimulatedMeter.from_spec(meter, build(meter)) for meter in spec.meters]
+    meters = []
+    for meter in spec.meters:
+        security = SecurityState()  # shared by the meter's associations and its invocation counter object
+        made = objects(meter) if objects is not None else brand_objects(meter, security)
+        meters.append(SimulatedMeter.from_spec(meter, made, security))
+    return meters
 
 
-def brand_objects(spec: MeterSpec) -> ObjectsForClient:
+def brand_objects(spec: MeterSpec, security: SecurityState | None = None) -> ObjectsForClient:
     """The brand profile's COSEM objects for `spec`, built on first use (a fleet of 10,000 starts at once).
 
     Their values come from the meter's physics model (hes.simulator.live_state): a running UTC clock, registers,
-    load profile, billing values and event logs, and a relay that stops consumption when a client opens it.
+    load profile, billing values and event logs, and a relay that stops consumption when a client opens it. The
+    invocation counter object (0-0:43.1.0.255) shows `security`, the counters the meter's associations share.
     """
     built: list[MeterObjects] = []
 
     def for_client(client_sap: int) -> ObjectModel:
         if not built:
             profile = load_profile(spec.brand)
-            built.append(MeterObjects.build(profile, live_state(spec, profile), spec.client_sap))
+            state = live_state(spec, profile)
+            built.append(MeterObjects.build(profile, state, spec.client_sap, security=security))
         return built[0].for_client(client_sap)
 
     return for_client

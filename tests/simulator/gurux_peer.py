@@ -22,7 +22,7 @@ from gurux_dlms.secure import GXDLMSSecureClient
 
 from hes.simulator.dlms.apdu_services import AccessSelection, ActionResult, DataAccessResult
 from hes.simulator.dlms.association import ObjectModel
-from hes.simulator.dlms.axdr import encode_date_time
+from hes.simulator.dlms.date_time import encode_date_time
 from hes.simulator.dlms.values import Data, double_long_unsigned, enum, integer, octets, structure
 from hes.simulator.fleet import Authentication, MeterSpec, Transport
 from hes.simulator.meter import MANAGEMENT_LOGICAL_DEVICE, MeterConnection, ObjectsForClient

@@ -102,6 +102,10 @@ async def test_hes_simulate_writes_its_files_answers_dlms_and_stops_on_sigterm(s
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0  # owner only: it holds keys
     secrets = json.loads((tmp_path / "secrets.json").read_text())["meters"]
     assert [meter["port"] for meter in secrets] == [int(row["port"]) for row in rows]
+    assert {(meter["publicClientAddress"], meter["invocationCounterObis"]) for meter in secrets} == {
+        (16, "0-0:43.1.0.255")
+    }
+    assert {meter["ciphering"] for meter in secrets} == {"service-specific"}
 
     meter = secrets[2]
     wire = await StreamWire.open(meter["ipAddress"], meter["port"])
@@ -280,7 +284,6 @@ async def test_hes_simulate_push_mode_pushes_and_faults_are_in_the_secrets(simul
 @pytest.mark.parametrize(
     ("options", "problems"),
     [
-        (("--mode", "dial-in", "--transport", "hdlc"), ["--mode dial-in needs wrapper meters; 1 use HDLC"]),
         (("--mode", "push", "--push-host", "10.0.0.1"), ["push host 10.0.0.1 is not a loopback address"]),
         (("--faults", "2", "--fault", "warp=0.1"), ["--faults is a share from 0 to 1, not 2.0", "fault kind 'warp'"]),
     ],

@@ -12,14 +12,26 @@ from typing import Any
 
 import pytest
 from gurux_dlms import GXByteBuffer, GXReplyData
+from gurux_dlms.enums import Authentication as GuruxAuthentication
+from gurux_dlms.enums import InterfaceType, Security
+from gurux_dlms.secure import GXDLMSSecureClient
 
 from hes.simulator.dial_in import DialInFleet, DialInSettings
+from hes.simulator.dlms.hdlc_frame import FrameKind, HdlcAddress, HdlcFrameReader
 from hes.simulator.dlms.wrapper import WrapperFramer
 from hes.simulator.faults import Fault, FaultKind
-from hes.simulator.fleet import Authentication, FleetSpec, MeterGroup, Transport, build_fleet, fleet_from_options
+from hes.simulator.fleet import (
+    Authentication,
+    FleetSpec,
+    MeterGroup,
+    MeterSpec,
+    Transport,
+    build_fleet,
+    fleet_from_options,
+)
 from hes.simulator.push_messages import PUSH_CLIENT_WPORT, PUSH_SETUP
 from hes.simulator.server import ServerLimits, build_meters, fault_table
-from tests.simulator.gurux_peer import ENERGY_WH, NOW, GuruxPeer, StreamWire, gurux_client, tiny_objects
+from tests.simulator.gurux_peer import CLIENT_TITLE, ENERGY_WH, NOW, GuruxPeer, StreamWire, gurux_client, tiny_objects
 
 _WAIT = 5.0  # seconds a test waits for the meters before failing instead of hanging
 
@@ -59,6 +71,19 @@ async def dialling(fleet: FleetSpec, settings: DialInSettings, **options: Any) -
         yield dialers
     finally:
         await dialers.close()
+
+
+def push_receiver(spec: MeterSpec) -> GXDLMSSecureClient:
+    """A gurux HDLC client as the push receiver 102, with the meter's keys when it ciphers its pushes."""
+    server = GXDLMSSecureClient.getServerAddress(1, spec.physical_address)
+    client = GXDLMSSecureClient(True, PUSH_CLIENT_WPORT, server, GuruxAuthentication.NONE, None, InterfaceType.HDLC)
+    if spec.ciphered:
+        assert spec.encryption_key is not None and spec.authentication_key is not None
+        client.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+        client.ciphering.systemTitle = CLIENT_TITLE
+        client.ciphering.blockCipherKey = spec.encryption_key
+        client.ciphering.authenticationKey = spec.authentication_key
+    return client
 
 
 def _settings(port: int, **options: Any) -> DialInSettings:
@@ -103,6 +128,37 @@ async def test_a_meter_dials_announces_itself_and_answers_the_hes_on_that_socket
                 await peer.release()
             assert not by_name
             assert all(counters.connections == 1 for counters in dialers.counters.values())
+    finally:
+        await hes.stop()
+
+
+@pytest.mark.parametrize("auth", ["lls", "hls"])
+async def test_an_hdlc_meter_dials_announces_itself_in_a_ui_frame_and_answers_hdlc(auth: str) -> None:
+    hes = FakeHes()
+    port = await hes.start()
+    fleet = fleet_from_options(1, brand="hexing", transport="hdlc", auth=auth, base_port=0)
+    (spec,) = fleet.meters
+    try:
+        async with dialling(fleet, _settings(port)) as dialers:
+            reader, writer = await hes.next()
+            async with asyncio.timeout(_WAIT):
+                received = await reader.read(4096)
+            frames = HdlcFrameReader()
+            frames.receive_data(received)
+            announcement = frames.next_frame()
+            assert announcement is not None and announcement.kind is FrameKind.UI
+            assert announcement.source == HdlcAddress.server(1, spec.physical_address)
+            assert announcement.destination == HdlcAddress(PUSH_CLIENT_WPORT)
+            notify = GXReplyData()
+            with contextlib.redirect_stdout(io.StringIO()):
+                push_receiver(spec).getData(GXByteBuffer(received), GXReplyData(), notify)
+            assert bytes(notify.value[1]) == b"HXE" + spec.meter_number.encode()
+            # Then the HES is the HDLC client on that socket: SNRM/UA, AARQ, GETs, RLRQ, DISC.
+            peer = GuruxPeer(gurux_client(spec), StreamWire(reader, writer))
+            await peer.associate()
+            assert await peer.read_basics() == (NOW, ENERGY_WH / 1000, spec.meter_number)
+            await peer.release()
+            assert dialers.counters[spec.meter_number].connections == 1
     finally:
         await hes.stop()
 
@@ -187,9 +243,6 @@ def test_settings_refuse_what_cannot_work() -> None:
         DialInSettings("10.0.0.1")
     with pytest.raises(ValueError, match="backoff"):
         DialInSettings("127.0.0.1", backoff_initial_s=10, backoff_max_s=1)
-    hdlc = fleet_from_options(1, transport="hdlc", base_port=0)
-    with pytest.raises(ValueError, match="dial-in needs wrapper meters"):
-        DialInFleet(hdlc, build_meters(hdlc, tiny_objects), DialInSettings("127.0.0.1"))
 
 
 @pytest.mark.parametrize("cap", [1, 3])

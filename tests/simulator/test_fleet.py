@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 
 from hes import validation
-from hes.obis import load_profile
 from hes.simulator.faults import FaultKind, FaultShares
 from hes.simulator.fleet import (
-    BRANDS,
     FIRST_PHYSICAL_ADDRESS,
-    PUBLIC_CLIENT,
     Authentication,
+    Ciphering,
     FleetError,
     MeterGroup,
     Transport,
@@ -125,13 +123,6 @@ def test_the_hdlc_port_cannot_be_a_wrapper_meters_port() -> None:
     assert build_fleet(groups, seed=1, base_port=4100, hdlc_port=5000).hdlc_port == 5000
 
 
-def test_brands_use_client_saps_their_profiles_know() -> None:
-    for name, brand in BRANDS.items():
-        profile = load_profile(name)
-        assert profile.client(brand.client_sap) is not None, name
-        assert (profile.client(PUBLIC_CLIENT) is not None) == brand.public_client, name
-
-
 def test_secrets_stay_out_of_repr() -> None:
     fleet = fleet_from_options(2, auth="hls")
     text = repr(fleet)
@@ -197,7 +188,7 @@ def test_every_problem_in_a_fleet_file_is_listed() -> None:
         "meters[1]: count is a whole number",
         "meters[1]: brand 'acme' is not one of hexing, hexcell, idis",
         "meters[1]: auth is none, lls or hls",
-        "meters[2]: a meter group is a mapping of auth, brand, count, faults, transport",
+        "meters[2]: a meter group is a mapping of auth, brand, ciphering, count, faults, transport",
     ]
     with pytest.raises(FleetError, match="a fleet file holds a mapping"):
         parse_fleet(["meters"])
@@ -216,6 +207,26 @@ def test_unreadable_and_malformed_files_are_fleet_errors(tmp_path: Path) -> None
     bad_yaml.write_text("meters: [unclosed\n")
     with pytest.raises(FleetError, match="is not valid YAML"):
         load_fleet_file(bad_yaml)
+
+
+def test_a_fleet_file_chooses_general_ciphering_per_group() -> None:
+    fleet = parse_fleet(
+        {
+            "base_port": 0,
+            "meters": [
+                {"count": 1, "auth": "hls", "ciphering": "general"},
+                {"count": 1, "auth": "hls"},
+            ],
+        }
+    )
+    assert [meter.ciphering for meter in fleet.meters] == [Ciphering.GENERAL, Ciphering.SERVICE_SPECIFIC]
+    with pytest.raises(FleetError) as caught:
+        parse_fleet({"meters": [{"auth": "lls", "ciphering": "general"}, {"auth": "hls", "ciphering": "dedicated"}]})
+    assert caught.value.problems == [
+        "meters[2]: ciphering is service-specific or general",
+    ]
+    with pytest.raises(FleetError, match="ciphering general needs ciphered meters"):
+        parse_fleet({"meters": [{"auth": "lls", "ciphering": "general"}]})
 
 
 FAULTY_FLEET = """\

@@ -8,10 +8,12 @@ I-frames), open and close the relay, and set the clock. dlms-cosem 21.3.2, a sec
 of both gurux and the simulator, associates over the wrapper, reads the clock and the energy register, and
 releases.
 
-Security: "hls-gmac" meters require every request authenticated and encrypted with service-specific glo
-ciphering (security suite 0), so that row covers HLS-GMAC and authenticated encryption together. general-glo
-ciphering is not in the matrix: the fleet spec has no way to make a meter negotiate general-protection
-(hes.simulator.fleet.MeterSpec / SimulatedMeter.from_spec always use the default conformance).
+Security: "hls-gmac" meters require every request authenticated and encrypted (security suite 0), so that row
+covers HLS-GMAC and authenticated encryption together, with service-specific glo ciphering. A meter with
+`ciphering: general` offers general-protection, so gurux ciphers with general-glo-ciphering: both wrappings are
+run over both transports, and every ciphered answer must come back in the wrapping of its request. Before
+associating, the public client reads the management client's invocation counter (0-0:43.1.0.255), and the
+management client is accepted from that counter on and refused below it.
 
 Receiving a push (DataNotification over TCP to the HES's listener) is covered in tests/simulator/test_push.py.
 """
@@ -32,15 +34,17 @@ from dlms_cosem import cosem, enumerations
 from dlms_cosem.clients.dlms_client import DlmsClient
 from dlms_cosem.time import datetime_from_bytes
 from dlms_cosem.utils import parse_as_dlms_data
-from gurux_dlms import GXDateTime
-from gurux_dlms.objects import GXDLMSClock, GXDLMSDisconnectControl, GXDLMSProfileGeneric, GXDLMSRegister
+from gurux_dlms import GXDateTime, GXDLMSException
+from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSDisconnectControl, GXDLMSProfileGeneric, GXDLMSRegister
 
-from hes.simulator.fleet import Authentication, MeterSpec, Transport, fleet_from_options
+from hes.simulator.dlms.hdlc_frame import LLC_COMMAND, LLC_RESPONSE, FrameKind, HdlcFrameReader
+from hes.simulator.dlms.wrapper import WrapperFramer
+from hes.simulator.fleet import PUBLIC_CLIENT, Authentication, Ciphering, MeterSpec, Transport, fleet_from_options
 from hes.simulator.meter import MANAGEMENT_LOGICAL_DEVICE
 from hes.simulator.server import FleetServer, run_fleet
 from tests.simulator.gurux_peer import CLIENT_TITLE, CLOCK, ENERGY, GuruxPeer, StreamWire, gurux_client
 
-PROFILE, RELAY = "1.0.99.1.0.255", "0.0.96.3.10.255"
+PROFILE, RELAY, INVOCATION_COUNTER = "1.0.99.1.0.255", "0.0.96.3.10.255", "0.0.43.1.0.255"
 _BRAND = "idis"  # the generic profile: every object of the matrix, with the management client's access rights
 _SMALL_PDU = 128  # client max receive PDU: the two-hour profile (~8 rows of 6 columns) does not fit in one
 _SMALL_INFO_FIELD = 64  # client HDLC max info field (receive): the meter must segment its I-frames
@@ -63,6 +67,54 @@ class CountingWire:
 
     async def receive(self) -> bytes:
         return await self.wire.receive()
+
+
+class TagWire:
+    """A StreamWire that records the tag and security control octet of every APDU sent and received."""
+
+    def __init__(self, wire: StreamWire, transport: Transport) -> None:
+        self.wire = wire
+        self.hdlc = transport is Transport.HDLC
+        self.sent: list[tuple[int, int | None]] = []
+        self.received: list[tuple[int, int | None]] = []
+        self._readers = {"sent": self._reader(), "received": self._reader()}
+
+    def _reader(self) -> HdlcFrameReader | WrapperFramer:
+        return HdlcFrameReader() if self.hdlc else WrapperFramer()
+
+    def _record(self, direction: str, data: bytes, into: list[tuple[int, int | None]]) -> None:
+        reader = self._readers[direction]
+        if isinstance(reader, WrapperFramer):
+            into.extend(_tag_and_security(frame.apdu) for frame in reader.receive_data(data))
+            return
+        reader.receive_data(data)
+        while (frame := reader.next_frame()) is not None:
+            # The first segment of an APDU starts with the LLC header; later segments do not (no APDU tag there).
+            if frame.kind is FrameKind.I and frame.information[:3] in (LLC_COMMAND, LLC_RESPONSE):
+                into.append(_tag_and_security(frame.information[3:]))
+
+    async def send(self, data: bytes) -> None:
+        self._record("sent", data, self.sent)
+        await self.wire.send(data)
+
+    async def receive(self) -> bytes:
+        data = await self.wire.receive()
+        self._record("received", data, self.received)
+        return data
+
+
+_GENERAL_GLO = 0xDB
+_SERVICE_SPECIFIC = {0xC8: 0xCC, 0xC9: 0xCD, 0xCB: 0xCF}  # glo-get/-set/-action-request -> their glo responses
+_AUTHENTICATED_ENCRYPTED = 0x30  # security control: authenticated and encrypted, suite 0
+
+
+def _tag_and_security(apdu: bytes) -> tuple[int, int | None]:
+    """An APDU's tag, and its security control octet when it is ciphered (glo or general-glo)."""
+    if apdu[0] == _GENERAL_GLO:
+        return apdu[0], apdu[11]  # tag, system title length (8) and title, content length, SC
+    if apdu[0] in _SERVICE_SPECIFIC or apdu[0] in _SERVICE_SPECIFIC.values():
+        return apdu[0], apdu[2] if apdu[1] < 0x80 else apdu[2 + (apdu[1] & 0x7F)]
+    return apdu[0], None
 
 
 @dataclass
@@ -210,3 +262,95 @@ async def test_dlms_cosem_reads_clock_and_register_over_the_wrapper(security: Au
         assert list(scaler_unit)[1] == 30  # Wh
         meter = server.meters[spec.meter_number]
         assert meter.counters.communication_errors == 0
+
+
+async def _read_invocation_counter(spec: MeterSpec, server: FleetServer) -> int:
+    """The management client's next invocation counter, read by the public client (no security) over TCP."""
+    endpoint = server.endpoints[spec.meter_number]
+    stream = await StreamWire.open(endpoint.host, endpoint.port)
+    try:
+        peer = GuruxPeer(gurux_client(spec, client_sap=PUBLIC_CLIENT), stream)
+        await peer.associate()
+        value = await peer.read(GXDLMSData(INVOCATION_COUNTER), 2)
+        await peer.release()
+    finally:
+        await stream.close()
+    assert isinstance(value, int)
+    return value
+
+
+async def _management_session(spec: MeterSpec, server: FleetServer, invocation_counter: int) -> None:
+    """Associate as the HLS-GMAC management client from `invocation_counter` on, read the clock, release."""
+    endpoint = server.endpoints[spec.meter_number]
+    stream = await StreamWire.open(endpoint.host, endpoint.port)
+    try:
+        peer = GuruxPeer(gurux_client(spec, invocation_counter=invocation_counter), stream)
+        await peer.associate()
+        await peer.read(GXDLMSClock(CLOCK), 2)
+        await peer.release()
+    finally:
+        await stream.close()
+
+
+@pytest.mark.parametrize("brand", ["idis", "hexing"])
+@pytest.mark.parametrize("transport", list(Transport), ids=str)
+async def test_the_public_client_reads_the_invocation_counter_the_management_client_must_use(
+    brand: str, transport: Transport
+) -> None:
+    fleet = fleet_from_options(1, brand=brand, transport=transport, auth="hls", base_port=0)
+    (spec,) = fleet.meters
+    async with asyncio.timeout(_TEST_TIMEOUT), run_fleet(fleet) as server:
+        assert await _read_invocation_counter(spec, server) == 0  # no counter accepted yet: any will do
+        await _management_session(spec, server, invocation_counter=500)  # a HES whose counter has moved on
+        counter = await _read_invocation_counter(spec, server)
+        assert counter > 500
+
+        with pytest.raises(GXDLMSException):  # below the counter: the AARQ's ciphered InitiateRequest is refused
+            await _management_session(spec, server, invocation_counter=counter - 1)
+        assert await _read_invocation_counter(spec, server) == counter  # a refused counter does not move it
+        await _management_session(spec, server, invocation_counter=counter)  # exactly the value read: accepted
+        assert await _read_invocation_counter(spec, server) > counter
+        assert server.meters[spec.meter_number].counters.communication_errors == 0
+
+
+@pytest.mark.parametrize("ciphering", list(Ciphering), ids=str)
+@pytest.mark.parametrize("transport", list(Transport), ids=str)
+async def test_gurux_gets_answers_in_the_ciphering_it_asked_in(transport: Transport, ciphering: Ciphering) -> None:
+    fleet = fleet_from_options(1, brand=_BRAND, transport=transport, auth="hls", ciphering=ciphering, base_port=0)
+    (spec,) = fleet.meters
+    async with asyncio.timeout(_TEST_TIMEOUT), run_fleet(fleet) as server:
+        endpoint = server.endpoints[spec.meter_number]
+        stream = await StreamWire.open(endpoint.host, endpoint.port)
+        wire = TagWire(stream, transport)
+        peer = GuruxPeer(gurux_client(spec), wire)
+        try:
+            await peer.associate()
+            clock = GXDLMSClock(CLOCK)
+            await peer.read(clock, 2)  # GET
+            await peer.exchange(peer.client.write(clock, 2))  # SET
+            relay = GXDLMSDisconnectControl(RELAY)
+            await peer.exchange(relay.remoteReconnect(peer.client))  # ACTION
+            register = GXDLMSRegister(ENERGY)
+            await peer.read(register, 3)
+            await peer.release()
+        finally:
+            await stream.close()
+
+    # The xDLMS requests after the AARQ (its InitiateRequest is always glo: nothing is negotiated yet), paired with
+    # their answers: every one authenticated and encrypted, every answer wrapped as its request was.
+    services = [
+        (request, answer)
+        for request, answer in zip(wire.sent, wire.received, strict=True)
+        if request[0] == _GENERAL_GLO or request[0] in _SERVICE_SPECIFIC
+    ]
+    assert len(services) >= 5  # the HLS reply, GET, SET, ACTION, GET
+    for (request_tag, request_sc), (answer_tag, answer_sc) in services:
+        assert request_sc == answer_sc == _AUTHENTICATED_ENCRYPTED
+        expected = _GENERAL_GLO if request_tag == _GENERAL_GLO else _SERVICE_SPECIFIC[request_tag]
+        assert answer_tag == expected
+    general = [request for request, _ in services if request[0] == _GENERAL_GLO]
+    if ciphering is Ciphering.GENERAL:
+        assert len(general) >= 4  # every service once associated (gurux may send the HLS reply glo)
+    else:
+        assert not general
+    assert server.meters[spec.meter_number].counters.communication_errors == 0

@@ -16,10 +16,10 @@ from hes.simulator.cosem import MeterObjects
 from hes.simulator.cosem.conversions import capture_definition, decode_time
 from hes.simulator.cosem.state import RowValue, TimeSpan
 from hes.simulator.dlms.apdu_services import AccessSelection, DataAccessResult
-from hes.simulator.dlms.axdr import encode_date_time
+from hes.simulator.dlms.date_time import encode_date_time
 from hes.simulator.dlms.values import BitString, Data, DataType, array, integer, octets, structure
 from hes.simulator.fleet import MeterSpec, fleet_from_options
-from hes.simulator.live_state import FLEET_INSTALLED, History, LiveMeterState, live_state, model_for
+from hes.simulator.live_state import History, LiveMeterState, live_state
 from hes.simulator.meter import SimulatedMeter
 from hes.simulator.physics import (
     INTERVAL,
@@ -330,25 +330,6 @@ def test_rows_are_generated_only_for_the_span_and_the_buffer_depth() -> None:
     assert state.profile_rows(lp, columns, (NOW + DAY, None)) == []  # the future is not there yet
 
 
-def test_models_follow_from_the_spec_and_vary_across_the_fleet() -> None:
-    specs: Sequence[MeterSpec] = fleet_from_options(400, brand="hexing", base_port=0).meters
-    models = [model_for(spec) for spec in specs]
-    again = model_for(specs[5])
-    assert (again.profile_class, again.scale_kwh_per_day, again.start, again.reverse_flow) == (
-        models[5].profile_class,
-        models[5].scale_kwh_per_day,
-        models[5].start,
-        models[5].reverse_flow,
-    )
-    assert again.registers(NOW) == models[5].registers(NOW)  # the same registers after a restart
-    classes = [model.profile_class for model in models]
-    assert classes.count(ProfileClass.RESIDENTIAL) > 300
-    assert 10 <= classes.count(ProfileClass.COMMERCIAL) <= 90 and classes.count(ProfileClass.INDUSTRIAL) >= 1
-    assert 10 <= sum(model.reverse_flow for model in models) <= 80
-    assert all(FLEET_INSTALLED <= model.start <= FLEET_INSTALLED + 90 * DAY for model in models)
-    assert all(model.phases == (3 if model.profile_class is ProfileClass.INDUSTRIAL else 1) for model in models)
-
-
 async def test_a_fleet_meter_over_tcp_serves_the_live_model() -> None:
     fleet = fleet_from_options(1, brand="idis", base_port=0)
     (spec,) = fleet.meters
@@ -394,27 +375,3 @@ def test_a_range_read_asks_the_state_only_for_its_span() -> None:
     assert state.spans == [(start, NOW)]
     assert len(_read(meter, 7, LOAD_PROFILE).items) == 2880  # a whole read: the profile's 30 days of entries
     assert state.spans[-1] is None
-
-
-def test_a_fleet_meter_is_anchored_before_its_served_history_and_restarts_never_read_lower() -> None:
-    spec = _spec("hexing", 3)
-    late = datetime(2026, 11, 27, 5, 30, tzinfo=UTC)
-    model = model_for(spec, late)
-    served = late - max(History().load_profile, History().daily_billing)
-    days = (late - served).days
-
-    # Exact over the whole served history: the registers advance by the load profile's energy.
-    total = sum(record.active_import_wh for record in model.intervals(served, late))
-    assert model.registers(late).active_import_wh - model.registers(served).active_import_wh == total
-    assert days > 0 and model_for(spec, late + DAY).registers(late) == model.registers(late), "same month, same run"
-    # A restart in a later month reads no register lower than the run that kept going from the earlier anchor.
-    later = late + 40 * DAY
-    kept, fresh = model.registers(later), model_for(spec, later).registers(later)
-    assert all(
-        a <= b
-        for a, b in zip(
-            (kept.active_import_wh, kept.reactive_import_varh, *kept.active_import_by_rate_wh),
-            (fresh.active_import_wh, fresh.reactive_import_varh, *fresh.active_import_by_rate_wh),
-            strict=True,
-        )
-    )

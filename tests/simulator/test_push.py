@@ -20,11 +20,12 @@ from gurux_dlms.secure import GXDLMSSecureClient
 from hes.obis import ObisCode, load_profile
 from hes.simulator.cosem import InMemoryMeterState, MeterObjects
 from hes.simulator.dlms.apdu_services import DataAccessResult
+from hes.simulator.dlms.hdlc_frame import LLC_RESPONSE, FrameKind, HdlcAddress, HdlcFrameReader
 from hes.simulator.dlms.notification import decode_data_notification
 from hes.simulator.dlms.security import decipher_apdu
 from hes.simulator.dlms.values import array, integer, long_unsigned, octets, structure
 from hes.simulator.dlms.wrapper import WrapperFramer
-from hes.simulator.fleet import FleetSpec, MeterSpec, fleet_from_options
+from hes.simulator.fleet import FleetSpec, MeterSpec, Transport, fleet_from_options
 from hes.simulator.meter import ObjectsForClient
 from hes.simulator.push import PushRunner, PushSettings
 from hes.simulator.push_messages import (
@@ -71,8 +72,12 @@ class PushListener:
 
 
 def push_client(spec: MeterSpec | None = None) -> GXDLMSSecureClient:
-    """A gurux client set up as a push receiver (client wPort 102), with the meter's keys when it ciphers."""
-    client = GXDLMSSecureClient(True, PUSH_CLIENT_WPORT, 1, GuruxAuthentication.NONE, None, InterfaceType.WRAPPER)
+    """A gurux client set up as a push receiver (client 102, on the meter's transport), with its keys if it ciphers."""
+    if spec is not None and spec.transport is Transport.HDLC:
+        server, interface = GXDLMSSecureClient.getServerAddress(1, spec.physical_address), InterfaceType.HDLC
+    else:
+        server, interface = 1, InterfaceType.WRAPPER
+    client = GXDLMSSecureClient(True, PUSH_CLIENT_WPORT, server, GuruxAuthentication.NONE, None, interface)
     if spec is not None and spec.ciphered:
         assert spec.encryption_key is not None and spec.authentication_key is not None
         client.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
@@ -195,6 +200,52 @@ async def test_an_unreachable_listener_counts_failed_pushes_and_the_meters_keep_
         peer = GuruxPeer(gurux_client(spec), await StreamWire.open(endpoint.host, endpoint.port))
         await peer.associate()
         assert (await peer.read_basics())[0] == NOW
+
+
+@pytest.mark.parametrize("auth", ["none", "hls"])
+async def test_an_hdlc_meter_pushes_in_ui_frames_to_the_push_client(auth: str) -> None:
+    fleet = fleet_from_options(1, brand="idis", transport="hdlc", auth=auth, base_port=0)
+    (spec,) = fleet.meters
+    async with PushListener() as listener, pushing(fleet, listener.port, interval_s=0.2) as (server, _):
+        frame = await listener.next()
+        # The meter still answers on the shared HDLC port meanwhile.
+        endpoint = server.endpoints[spec.meter_number]
+        peer = GuruxPeer(gurux_client(spec), await StreamWire.open(endpoint.host, endpoint.port))
+        await peer.associate()
+        await peer.release()
+    reader = HdlcFrameReader()
+    reader.receive_data(frame)
+    ui = reader.next_frame()
+    assert ui is not None and reader.next_frame() is None  # one frame: a push fits the default information field
+    assert (ui.kind, ui.poll_final, ui.segmented) == (FrameKind.UI, True, False)
+    assert ui.destination == HdlcAddress(PUSH_CLIENT_WPORT)
+    assert ui.source == HdlcAddress.server(1, spec.physical_address)
+    assert ui.information[:3] == LLC_RESPONSE and ui.information[3] == (0xDB if auth == "hls" else 0x0F)
+    logical_name, device_name, _, energy = decode(frame, spec).value  # gurux reads it as a push receiver does
+    assert bytes(logical_name) == PUSH_SETUP.to_bytes() and bytes(device_name) == b"SIM" + spec.meter_number.encode()
+    assert isinstance(energy, int) and energy >= 0
+
+
+def test_a_long_hdlc_push_is_segmented_into_ui_frames() -> None:
+    fleet = fleet_from_options(1, brand="idis", transport="hdlc", base_port=0)
+    (spec,) = fleet.meters
+    (meter,) = build_meters(fleet)
+    # Ten serial numbers and the energy: a push longer than the default 128-octet information field.
+    serial = structure(long_unsigned(1), octets(bytes((0, 0, 96, 1, 0, 255))), integer(2), long_unsigned(0))
+    push_setup = structure(long_unsigned(40), octets(PUSH_SETUP.to_bytes()), integer(1), long_unsigned(0))
+    listed = array(push_setup, *[serial] * 10)
+    assert meter.objects(spec.client_sap).set(40, PUSH_SETUP.to_bytes(), 2, None, listed) == DataAccessResult.SUCCESS
+    framed = PushMessages(meter, spec).push()
+    reader = HdlcFrameReader()
+    reader.receive_data(framed)
+    frames = []
+    while (frame := reader.next_frame()) is not None:
+        frames.append(frame)
+    assert len(frames) > 1 and all(frame.kind is FrameKind.UI for frame in frames)
+    assert [frame.segmented for frame in frames] == [True] * (len(frames) - 1) + [False]
+    information = b"".join(frame.information for frame in frames)
+    body = decode_data_notification(information[len(LLC_RESPONSE) :]).body
+    assert [item.value for item in body.items[1:]] == [spec.meter_number.encode()] * 10
 
 
 def test_push_values_follow_the_push_object_list_a_client_wrote() -> None:

@@ -9,7 +9,7 @@ the association layer, which answers it while it authenticates the client.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -18,6 +18,7 @@ from hes.obis.profile_types import AttributeSpec, CosemObjectSpec, MethodSpec
 from hes.simulator.cosem.base import ActionOutcome, CosemObject, ReadResult, Resolver
 from hes.simulator.cosem.state import MeterState
 from hes.simulator.dlms.apdu_services import ActionResult, DataAccessResult
+from hes.simulator.dlms.axdr import pre_encoded
 from hes.simulator.dlms.values import (
     NULL,
     BitString,
@@ -92,10 +93,17 @@ class AssociationLN(CosemObject):
         *,
         context: AssociationContext,
         visible: Callable[[], Sequence[CosemObjectSpec]],
+        object_lists: MutableMapping[int, Data] | None = None,
     ) -> None:
+        """The current association of client `context.client_sap`, listing the objects `visible` returns.
+
+        `object_lists` keeps each client's object list, encoded, for every meter that shares it (by client SAP):
+        the list follows from the profile alone, and building it for a brand of 700 objects takes ~20 ms.
+        """
         super().__init__(spec, state, resolve)
         self.context = context
         self._visible = visible
+        self._object_lists = object_lists
 
     def read(self, attribute: int) -> ReadResult | None:
         """object_list (2), associated_partners_id (3), application_context_name (4), xdlms_context_info (5),
@@ -127,7 +135,17 @@ class AssociationLN(CosemObject):
         return ActionResult.READ_WRITE_DENIED if method == 1 else None
 
     def object_list(self) -> Data:
-        """object_list: every object this client may use, with its access rights."""
+        """object_list: every object this client may use, with its access rights (built once per shared cache)."""
+        cache = self._object_lists
+        if cache is None:
+            return self._build_object_list()
+        client = self.context.client_sap
+        found = cache.get(client)
+        if found is None:
+            found = cache[client] = pre_encoded(self._build_object_list())
+        return found
+
+    def _build_object_list(self) -> Data:
         return array(*(self._element(spec) for spec in self._visible()))
 
     def _element(self, spec: CosemObjectSpec) -> Data:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from hes.obis.profile_types import AttributeSpec
 from hes.simulator.cosem.state import RowValue
-from hes.simulator.dlms.axdr import DEVIATION_NOT_SPECIFIED, decode_date_time, encode_date_time
+from hes.simulator.dlms.date_time import DEVIATION_NOT_SPECIFIED, decode_date_time, encode_date_time
 from hes.simulator.dlms.errors import RemoteProtocolError
 from hes.simulator.dlms.values import INTEGER_WIDTHS, NULL, BitString, Data, DataType, array, structure
 

@@ -1,7 +1,8 @@
 """The object directory of one simulated meter: its COSEM objects, built from a brand profile, as a client sees them.
 
 `MeterObjects.build(profile, state, client_sap)` makes one object per profile entry (by interface class; classes
-the simulator does not model keep their attributes as settings) and answers GET, SET and ACTION as the
+the simulator does not model keep their attributes as settings), plus the invocation counter 0-0:43.1.0.255 when
+the profile does not list it (hes.simulator.cosem.invocation_counter), and answers GET, SET and ACTION as the
 association layer's ObjectModel protocol (hes.simulator.dlms.association) calls them, checking the client's
 rights from the profile first:
 - an OBIS code the meter does not have: object-undefined; a class id that is not the object's:
@@ -31,11 +32,13 @@ from hes.simulator.cosem.base import CosemObject, GenericObject, ReadResult, Res
 from hes.simulator.cosem.clock import Clock
 from hes.simulator.cosem.disconnect_control import DisconnectControl
 from hes.simulator.cosem.image_transfer import ImageTransfer
+from hes.simulator.cosem.invocation_counter import INVOCATION_COUNTER, InvocationCounterData, invocation_counter_spec
 from hes.simulator.cosem.profile_generic import ProfileGeneric
 from hes.simulator.cosem.push_setup import PushSetup
 from hes.simulator.cosem.registers import DataObject, DemandRegister, ExtendedRegister, Register
 from hes.simulator.cosem.state import MeterState
 from hes.simulator.dlms.apdu_services import AccessSelection, ActionResult, DataAccessResult
+from hes.simulator.dlms.association_config import SecurityState
 from hes.simulator.dlms.values import Data
 
 __all__ = ["INTERFACE_CLASSES", "MeterObjects"]
@@ -55,6 +58,8 @@ INTERFACE_CLASSES: Mapping[int, type[CosemObject]] = {
 _LOGICAL_NAME_SIZE = 6  # octets of an OBIS code on the wire
 ASSOCIATION_LN = 15  # interface class of the current association
 _CURRENT_ASSOCIATION_NAME = CURRENT_ASSOCIATION.to_bytes()
+_INVOCATION_COUNTER_NAME = INVOCATION_COUNTER.to_bytes()
+_DATA_CLASS = 1
 # Brand profiles whose shared part is kept: the three brands, plus room for profiles tests build.
 _MAX_BRANDS = 64
 
@@ -65,10 +70,17 @@ class _Brand:
     def __init__(self, profile: BrandProfile) -> None:
         self.profile = profile
         self.specs = {spec.obis.to_bytes(): spec for spec in profile if spec.obis != CURRENT_ASSOCIATION}
+        # The simulator's own objects, for profiles that do not list them: every meter has its invocation counter.
+        self.own = tuple(
+            spec for spec in (invocation_counter_spec(profile.clients),) if spec.obis.to_bytes() not in self.specs
+        )
+        self.specs.update((spec.obis.to_bytes(), spec) for spec in self.own)
         listed = profile.find(CURRENT_ASSOCIATION)
         self._lists_association = listed is not None
         self._association = listed if listed is not None and listed.class_id == ASSOCIATION_LN else None
         self._visible: dict[int, tuple[CosemObjectSpec, ...]] = {}
+        # Each client's object list (Association LN attribute 2), encoded: it follows from the profile alone.
+        self.object_lists: dict[int, Data] = {}
 
     def association_spec(self, client_sap: int) -> CosemObjectSpec:
         """The current association's spec: the profile's, or the default one every logical device has."""
@@ -81,6 +93,7 @@ class _Brand:
             association = self.association_spec(client_sap)
             if self._lists_association:
                 specs = [association if spec.obis == CURRENT_ASSOCIATION else spec for spec in self.profile]
+                specs += self.own
             else:
                 specs = [association, *self.specs.values()]
             found = self._visible[client_sap] = tuple(spec for spec in specs if _any_right(spec, client_sap))
@@ -110,9 +123,10 @@ def _brand_of(profile: BrandProfile) -> _Brand:
 class _Meter:
     """The objects of one meter, shared by every client's view; each is built when a client first uses it."""
 
-    def __init__(self, profile: BrandProfile, state: MeterState) -> None:
+    def __init__(self, profile: BrandProfile, state: MeterState, security: SecurityState | None) -> None:
         self.brand = _brand_of(profile)
         self.state = state
+        self.security = security  # the invocation counters its associations share, for 0-0:43.1.0.255
         self.objects: dict[bytes, CosemObject] = {}  # logical name octets -> object, for those used so far
         self.resolver: Resolver = self.resolve  # one bound method for all the meter's objects
 
@@ -128,8 +142,11 @@ class _Meter:
             spec = self.brand.specs.get(name)
             if spec is None:
                 return None
-            kind = INTERFACE_CLASSES.get(spec.class_id, GenericObject)
-            found = self.objects[name] = kind(spec, self.state, self.resolver)
+            if name == _INVOCATION_COUNTER_NAME and spec.class_id == _DATA_CLASS:
+                found = InvocationCounterData(spec, self.state, self.resolver, self.security)
+            else:
+                found = INTERFACE_CLASSES.get(spec.class_id, GenericObject)(spec, self.state, self.resolver)
+            self.objects[name] = found
         return found
 
     def resolve(self, class_id: int, obis: ObisCode) -> CosemObject | None:
@@ -154,21 +171,30 @@ class MeterObjects:
             meter.resolver,
             context=self.context,
             visible=self.visible_objects,
+            object_lists=meter.brand.object_lists,
         )
 
     @classmethod
     def build(
-        cls, profile: BrandProfile, state: MeterState, client_sap: int, context: AssociationContext | None = None
+        cls,
+        profile: BrandProfile,
+        state: MeterState,
+        client_sap: int,
+        context: AssociationContext | None = None,
+        *,
+        security: SecurityState | None = None,
     ) -> MeterObjects:
         """The objects of a new meter of `profile`, fed by `state`, as client `client_sap` sees them.
 
         Objects are built when a client first uses them, and what follows from the profile alone is shared by
-        every meter of the brand, so a meter that answers a few registers costs a few kilobytes.
+        every meter of the brand, so a meter that answers a few registers costs a few kilobytes. `security` is
+        the meter's invocation counters, which its invocation counter object (0-0:43.1.0.255) shows; without it
+        that object reads 0 (any counter is accepted).
 
         Raises:
             ValueError: the profile has no such client.
         """
-        return cls(_Meter(profile, state), client_sap, context)
+        return cls(_Meter(profile, state, security), client_sap, context)
 
     def for_client(self, client_sap: int, context: AssociationContext | None = None) -> MeterObjects:
         """Another client's view of the same meter (its own current association, the same objects).

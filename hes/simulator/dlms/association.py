@@ -4,18 +4,18 @@ Sans-IO (habit 1): `Association.receive_apdu(apdu)` takes one complete APDU (the
 reassembles it) and returns the APDU to send back; `drain_events()` hands the driver what happened, to log.
 
 State (habit 2): two tables hold every rule. `_DISPATCH` says which APDU kind each state serves (anything else
-is refused with an exception-response, as a meter does); `TRANSITIONS` says where each outcome leads. States:
-idle -> associated, or idle -> authenticating -> associated for HLS (IEC 62056-5-3 9.2.7.4: the association is
-only usable once the client answered the challenge), associated -> released, and error once the peer sent
-garbage (RemoteProtocolError): the driver must drop the link.
+is refused with an exception-response, as a meter does); `TRANSITIONS` (in `association_state`) says where each
+outcome leads. States: idle -> associated, or idle -> authenticating -> associated for HLS (IEC 62056-5-3
+9.2.7.4: the association is only usable once the client answered the challenge), associated -> released, and
+error once the peer sent garbage (RemoteProtocolError): the driver must drop the link.
 
 Errors (habit 3): malformed input raises RemoteProtocolError. A well-formed request the meter refuses is
 answered on the wire: a rejecting AARE (wrong password, wrong key, unknown mechanism), an exception-response
 (no association, deciphering error, replayed invocation counter) or a data-access / action result.
 
 Everything that changes the state lives here; the rest has its own module, and the public names of
-`association_config` and `association_events` are re-exported here: `association_acse` decides whether an
-AARQ is accepted, and `association_services` serves GET/SET/ACTION with block transfer.
+`association_config`, `association_events` and `association_state` are re-exported here: `association_acse`
+decides whether an AARQ is accepted, and `association_services` serves GET/SET/ACTION with block transfer.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from hes.simulator.dlms.association_events import (
     RequestRefused,
 )
 from hes.simulator.dlms.association_services import MAX_LONG_SET_OCTETS, AssociationServices, Outcome
+from hes.simulator.dlms.association_state import ASSOCIABLE, TRANSITIONS, State, Trigger
 from hes.simulator.dlms.errors import LocalProtocolError, RemoteProtocolError
 from hes.simulator.dlms.security import (
     DecipheredApdu,
@@ -92,41 +93,6 @@ __all__ = [
     "Trigger",
 ]
 
-
-class State(Enum):
-    """Association state (IEC 62056-5-3 9.4.4 / Green Book 9.4: the AA state machine of the server)."""
-
-    IDLE = "idle"
-    AUTHENTICATING = "authenticating"  # AARE accepted, HLS pass 3/4 (the client's f(StoC)) still due
-    ASSOCIATED = "associated"
-    RELEASED = "released"
-    ERROR = "error"
-
-
-class Trigger(Enum):
-    """Outcomes that move the association."""
-
-    ASSOCIATE = "associate"  # AARQ accepted, no HLS
-    ASSOCIATE_HLS = "associate-hls"  # AARQ accepted, challenge sent
-    REJECT = "reject"  # AARQ rejected
-    AUTHENTICATE = "authenticate"  # the client's f(StoC) verified
-    FAIL_AUTHENTICATION = "fail-authentication"
-    RELEASE = "release"
-    PROTOCOL_ERROR = "protocol-error"  # the peer sent garbage
-
-
-_ASSOCIABLE = (State.IDLE, State.AUTHENTICATING, State.ASSOCIATED, State.RELEASED)
-TRANSITIONS: dict[tuple[State, Trigger], State] = {
-    # A new AARQ is served in every live state and replaces the association (a HES that lost the AARE retries).
-    **{(state, Trigger.ASSOCIATE): State.ASSOCIATED for state in _ASSOCIABLE},
-    **{(state, Trigger.ASSOCIATE_HLS): State.AUTHENTICATING for state in _ASSOCIABLE},
-    **{(state, Trigger.REJECT): State.IDLE for state in _ASSOCIABLE},
-    (State.AUTHENTICATING, Trigger.AUTHENTICATE): State.ASSOCIATED,
-    (State.AUTHENTICATING, Trigger.FAIL_AUTHENTICATION): State.IDLE,
-    (State.AUTHENTICATING, Trigger.RELEASE): State.RELEASED,
-    (State.ASSOCIATED, Trigger.RELEASE): State.RELEASED,
-    **{(state, Trigger.PROTOCOL_ERROR): State.ERROR for state in _ASSOCIABLE},
-}
 
 # The current association object (Association LN, class 15, 0-0:40.0.0.255) and its method 1,
 # reply_to_HLS_authentication (IEC 62056-6-2 4.4.4 / Blue Book 4.4.4).
@@ -401,7 +367,7 @@ class Association:
 
 
 _DISPATCH: dict[tuple[State, _Kind], _Handler] = {
-    **{(state, _Kind.AARQ): Association._on_aarq for state in _ASSOCIABLE},
+    **{(state, _Kind.AARQ): Association._on_aarq for state in ASSOCIABLE},
     (State.AUTHENTICATING, _Kind.RLRQ): Association._on_rlrq,
     (State.AUTHENTICATING, _Kind.ACTION): Association._on_hls_reply,
     (State.ASSOCIATED, _Kind.RLRQ): Association._on_rlrq,

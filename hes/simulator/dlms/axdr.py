@@ -8,6 +8,8 @@ Decoding is for hostile input: every failure (truncated buffer, unknown tag, a l
 nesting past `MAX_DEPTH`, invalid UTF-8) raises `RemoteProtocolError`, and the work done is linear in the input
 size. Encoding a value that cannot be put on the wire raises `LocalProtocolError`.
 
+Date-time octets (the 12-octet value inside an octet-string or a date-time) have their own codec, `date_time`.
+
 Not implemented: compact-array (tag 19, IEC 62056-6-2). Decoding it raises RemoteProtocolError and
 encoding it raises LocalProtocolError; no simulated meter object produces one.
 """
@@ -16,23 +18,19 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 
 from hes.simulator.dlms.errors import LocalProtocolError, RemoteProtocolError
-from hes.simulator.dlms.values import INTEGER_WIDTHS, BitString, Data, DataType
+from hes.simulator.dlms.values import INTEGER_WIDTHS, BitString, Data, DataType, EncodedData
 
 __all__ = [
-    "CLOCK_STATUS_OK",
-    "DEVIATION_NOT_SPECIFIED",
     "MAX_DEPTH",
     "MAX_ELEMENTS",
     "MAX_OCTETS",
     "decode_data",
-    "decode_date_time",
     "decode_length",
     "encode_data",
-    "encode_date_time",
     "encode_length",
+    "pre_encoded",
 ]
 
 # Deepest array/structure nesting accepted. The deepest real values are selective-access parameters
@@ -48,15 +46,6 @@ MAX_ELEMENTS = 65_535
 # Longest octet-string, visible-string, utf8-string or bit-string (in octets). No single string can exceed the
 # largest xDLMS APDU (max PDU size is an Unsigned16, IEC 62056-5-3); image blocks are far smaller.
 MAX_OCTETS = 65_535
-
-# IEC 62056-6-2 4.1.6.1 date-time fields.
-DEVIATION_NOT_SPECIFIED = 0x8000  # the deviation field's "not specified" value (as an unsigned 16-bit word)
-CLOCK_STATUS_OK = 0x00  # clock_status with no flag set
-_NOT_SPECIFIED = 0xFF  # month, day, weekday, hour, minute, second, hundredths, status "not specified"
-_YEAR_NOT_SPECIFIED = 0xFFFF
-_MONTH_DAY_PATTERNS = (0xFD, 0xFE)  # DST begin/end months, last/second-last day of month: schedule patterns
-_MAX_DEVIATION = 720  # minutes, IEC 62056-6-2 4.1.6.1
-_DATE_TIME_SIZE = 12
 
 # Fixed-size octet-string-like types: no length on the wire (IEC 62056-6-2 4.1.6.1).
 _FIXED_OCTETS: dict[DataType, int] = {DataType.DATE_TIME: 12, DataType.DATE: 5, DataType.TIME: 4}
@@ -119,9 +108,20 @@ def encode_data(value: Data) -> bytes:
             for float32, a date-time not 12 octets long, a bit-string whose octets do not hold its length), a
             string or container past a limit, or compact-array (not implemented).
     """
+    if isinstance(value, EncodedData):
+        return value.encoded
     out = bytearray()
     _encode(value, out, 0)
     return bytes(out)
+
+
+def pre_encoded(value: Data) -> EncodedData:
+    """`value` with its encoding attached, so that `encode_data` returns those octets without encoding it again.
+
+    Raises:
+        LocalProtocolError: as `encode_data`.
+    """
+    return EncodedData(value, encode_data(value))
 
 
 def _encode(value: Data, out: bytearray, depth: int) -> None:
@@ -361,93 +361,3 @@ def _take(view: memoryview, offset: int, size: int) -> bytes:
     if offset < 0 or offset + size > len(view):
         raise RemoteProtocolError(f"truncated: {size} octets needed at offset {offset}, {len(view) - offset} left")
     return bytes(view[offset : offset + size])
-
-
-# ---------------------------------------------------------------------------------------------------- date-time
-
-
-def encode_date_time(value: datetime, deviation_minutes: int | None = None, status: int = CLOCK_STATUS_OK) -> bytes:
-    """Encode a date-time as the 12 octets of IEC 62056-6-2 4.1.6.1.
-
-    Layout: year (2), month, day, weekday (1 = Monday), hour, minute, second, hundredths, deviation (signed 16,
-    minutes), clock_status.
-
-    Args:
-        value: the moment; microseconds are truncated to hundredths.
-        deviation_minutes: the deviation field as sent; None derives it from an aware `value` as minus its UTC
-            offset (the Blue Book sign, "local time to UTC": CET, UTC+1, is -60; gurux-dlms agrees) and uses
-            DEVIATION_NOT_SPECIFIED for a naive one. Pass DEVIATION_NOT_SPECIFIED to leave it unspecified.
-        status: the clock_status octet (0x80 = daylight saving active; 0xFF = not specified).
-
-    Raises:
-        LocalProtocolError: deviation outside -720..720 (and not the "not specified" value), status not an octet,
-            a UTC offset that is not a whole number of minutes.
-    """
-    if deviation_minutes is None:
-        offset = value.utcoffset()
-        if offset is None:
-            deviation_minutes = DEVIATION_NOT_SPECIFIED
-        else:
-            if offset % timedelta(minutes=1):
-                raise LocalProtocolError(f"UTC offset {offset} is not whole minutes")
-            deviation_minutes = -(offset // timedelta(minutes=1))
-    if deviation_minutes == DEVIATION_NOT_SPECIFIED:
-        deviation_word = DEVIATION_NOT_SPECIFIED
-    elif -_MAX_DEVIATION <= deviation_minutes <= _MAX_DEVIATION:
-        deviation_word = deviation_minutes & 0xFFFF
-    else:
-        raise LocalProtocolError(f"deviation {deviation_minutes} is outside -{_MAX_DEVIATION}..{_MAX_DEVIATION}")
-    if not 0 <= status <= 0xFF:
-        raise LocalProtocolError(f"clock status {status} is not an octet")
-    return struct.pack(
-        ">HBBBBBBBHB",
-        value.year,
-        value.month,
-        value.day,
-        value.isoweekday(),
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond // 10_000,
-        deviation_word,
-        status,
-    )
-
-
-def decode_date_time(raw: bytes | memoryview) -> datetime | None:
-    """Decode the 12 octets of a date-time (IEC 62056-6-2 4.1.6.1) into a datetime.
-
-    Returns None when the octets are not one instant: year, month, day, hour, minute or second "not specified"
-    (0xFFFF / 0xFF), or a schedule pattern (month 0xFD/0xFE DST end/begin, day 0xFD/0xFE last days of month).
-    Hundredths "not specified" reads as 0. The weekday and clock_status octets are not checked. With a deviation
-    the result is aware (UTC offset = minus the deviation); with deviation 0x8000 it is naive.
-
-    Raises:
-        RemoteProtocolError: not 12 octets, or a field out of range (month 13, hour 24, February 30, deviation 900).
-    """
-    view = _view(raw)
-    if len(view) != _DATE_TIME_SIZE:
-        raise RemoteProtocolError(f"a date-time is {_DATE_TIME_SIZE} octets, not {len(view)}")
-    year, month, day, _weekday, hour, minute, second, hundredths, deviation, _status = struct.unpack(
-        ">HBBBBBBBhB", view
-    )
-    if (
-        year == _YEAR_NOT_SPECIFIED
-        or month in (_NOT_SPECIFIED, *_MONTH_DAY_PATTERNS)
-        or day in (_NOT_SPECIFIED, *_MONTH_DAY_PATTERNS)
-        or _NOT_SPECIFIED in (hour, minute, second)
-    ):
-        return None
-    if hundredths == _NOT_SPECIFIED:
-        hundredths = 0
-    if hundredths > 99 or hour > 23 or minute > 59 or second > 59:
-        raise RemoteProtocolError(f"date-time {bytes(view).hex()} has a time field out of range")
-    tz: timezone | None = None
-    if deviation != -DEVIATION_NOT_SPECIFIED:
-        if not -_MAX_DEVIATION <= deviation <= _MAX_DEVIATION:
-            raise RemoteProtocolError(f"date-time deviation {deviation} is outside -720..720")
-        tz = timezone(timedelta(minutes=-deviation))
-    try:
-        return datetime(year, month, day, hour, minute, second, hundredths * 10_000, tzinfo=tz)
-    except ValueError as exc:
-        raise RemoteProtocolError(f"date-time {bytes(view).hex()} is not a valid date: {exc}") from None

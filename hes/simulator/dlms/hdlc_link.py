@@ -7,10 +7,11 @@ secondary station in normal response mode: it transmits only when the client pol
 transmission with the F bit, so after `ApduReceived` the link holds the poll until the application answers with
 `send_apdu(...)`, or with `acknowledge()` when it has nothing to say.
 
-Supported: SNRM/UA with parameter negotiation (6.4.4.4.3.2), I-frames with N(S)/N(R) checks and retransmission of
-an answer the client did not receive, RR/RNR, segmentation of long APDUs in both directions (segmentation bit,
-one segment per poll), DISC/UA, DM in disconnected mode, FRMR for frames the standard rejects. Window size 1 only
-(the UA offers 1, so a client never sends or expects more): what real meters and gurux-dlms use.
+Supported: SNRM/UA with parameter negotiation (6.4.4.4.3.2; the parameters' codec is `hdlc_parameters`, whose
+names are re-exported here), I-frames with N(S)/N(R) checks and retransmission of an answer the client did not
+receive, RR/RNR, segmentation of long APDUs in both directions (segmentation bit, one segment per poll), DISC/UA,
+DM in disconnected mode, FRMR for frames the standard rejects. Window size 1 only (the UA offers 1, so a client
+never sends or expects more): what real meters and gurux-dlms use.
 
 Errors: a frame that is corrupt (HCS/FCS mismatch, no closing flag, malformed address or parameters), or that the
 link has to reject (FRMR), makes `receive_data` raise RemoteProtocolError after any answer the standard prescribes
@@ -43,6 +44,7 @@ from hes.simulator.dlms.hdlc_frame import (
     s_control,
     u_control,
 )
+from hes.simulator.dlms.hdlc_parameters import HdlcParameters, decode_parameters, encode_parameters, negotiate
 
 __all__ = [
     "DEFAULT_MAX_APDU",
@@ -61,16 +63,6 @@ __all__ = [
 # octets; a ciphered APDU adds a few dozen. 8 KiB (as the wrapper framer) bounds what one client makes us hold.
 DEFAULT_MAX_APDU = 8192
 
-# SNRM/UA information field (62056-46 6.4.4.4.3.2): format identifier, group identifier, group length, then
-# parameters as (identifier, length, value).
-_FORMAT_ID = 0x81
-_GROUP_ID = 0x80
-_MAX_INFO_TRANSMIT = 0x05
-_MAX_INFO_RECEIVE = 0x06
-_WINDOW_TRANSMIT = 0x07
-_WINDOW_RECEIVE = 0x08
-_MAX_WINDOW = 7  # modulo-8 sequence numbers
-
 # FRMR information field, third octet (ISO/IEC 13239, FRMR response).
 _FRMR_W = 0x01  # control field undefined or not implemented
 _FRMR_X = 0x02  # information field not permitted with this frame
@@ -84,16 +76,6 @@ class LinkState(Enum):
     NDM = "normal disconnected mode"
     NRM = "normal response mode"
     FRMR = "frame reject condition"  # after an FRMR, until the client sends SNRM or DISC
-
-
-@dataclass(frozen=True, slots=True)
-class HdlcParameters:
-    """Link parameters seen from the station that states them: what it transmits and what it receives."""
-
-    max_info_transmit: int = DEFAULT_INFO_FIELD
-    max_info_receive: int = DEFAULT_INFO_FIELD
-    window_transmit: int = 1
-    window_receive: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,67 +102,6 @@ class ApduReceived:
 
 
 LinkEvent = LinkConnected | LinkDisconnected | ApduReceived
-
-
-def encode_parameters(parameters: HdlcParameters) -> bytes:
-    """The UA information field stating `parameters` (62056-46 6.4.4.4.3.2; windows on 4 octets as gurux does)."""
-    body = bytearray()
-    for identifier, value, size in (
-        (_MAX_INFO_TRANSMIT, parameters.max_info_transmit, 1 if parameters.max_info_transmit < 0x100 else 2),
-        (_MAX_INFO_RECEIVE, parameters.max_info_receive, 1 if parameters.max_info_receive < 0x100 else 2),
-        (_WINDOW_TRANSMIT, parameters.window_transmit, 4),
-        (_WINDOW_RECEIVE, parameters.window_receive, 4),
-    ):
-        body += bytes((identifier, size)) + value.to_bytes(size, "big")
-    return bytes((_FORMAT_ID, _GROUP_ID, len(body))) + bytes(body)
-
-
-def decode_parameters(information: bytes) -> HdlcParameters:
-    """The parameters an SNRM proposes (the client's view); an absent field or parameter means the default.
-
-    Raises:
-        RemoteProtocolError: a malformed field, an unknown parameter, a maximum information field length below 32
-            or a window size of 0.
-    """
-    if not information:
-        return HdlcParameters()
-    if len(information) < 3 or information[0] != _FORMAT_ID or information[1] != _GROUP_ID:
-        raise RemoteProtocolError("SNRM information field is not an HDLC parameter group")
-    if information[2] != len(information) - 3:
-        raise RemoteProtocolError("SNRM parameter group length disagrees with the field")
-    values: dict[int, int] = {}
-    offset = 3
-    while offset < len(information):
-        if offset + 2 > len(information):
-            raise RemoteProtocolError("SNRM parameter truncated")
-        identifier, size = information[offset], information[offset + 1]
-        if identifier not in (_MAX_INFO_TRANSMIT, _MAX_INFO_RECEIVE, _WINDOW_TRANSMIT, _WINDOW_RECEIVE):
-            raise RemoteProtocolError(f"unknown SNRM parameter 0x{identifier:02X}")
-        if not 1 <= size <= 4 or offset + 2 + size > len(information):
-            raise RemoteProtocolError(f"SNRM parameter 0x{identifier:02X} has a bad length {size}")
-        values[identifier] = int.from_bytes(information[offset + 2 : offset + 2 + size], "big")
-        offset += 2 + size
-    proposal = HdlcParameters(
-        values.get(_MAX_INFO_TRANSMIT, DEFAULT_INFO_FIELD),
-        values.get(_MAX_INFO_RECEIVE, DEFAULT_INFO_FIELD),
-        values.get(_WINDOW_TRANSMIT, 1),
-        values.get(_WINDOW_RECEIVE, 1),
-    )
-    if min(proposal.max_info_transmit, proposal.max_info_receive) < MIN_INFO_FIELD:
-        raise RemoteProtocolError(f"maximum information field length below {MIN_INFO_FIELD}")
-    if min(proposal.window_transmit, proposal.window_receive) < 1:
-        raise RemoteProtocolError("window size 0")
-    return proposal
-
-
-def _negotiate(proposal: HdlcParameters, capability: HdlcParameters) -> HdlcParameters:
-    """The meter's parameters: the lesser of what the client proposes and what the meter can do (6.4.4.4.3.2)."""
-    return HdlcParameters(
-        max_info_transmit=min(proposal.max_info_receive, capability.max_info_transmit),
-        max_info_receive=min(proposal.max_info_transmit, capability.max_info_receive),
-        window_transmit=min(proposal.window_receive, capability.window_transmit, _MAX_WINDOW),
-        window_receive=min(proposal.window_transmit, capability.window_receive, _MAX_WINDOW),
-    )
 
 
 class HdlcLink:
@@ -322,7 +243,7 @@ class HdlcLink:
             self._reply_dm(frame)
             raise
         self._reset()
-        self.parameters = _negotiate(proposal, self._capability)
+        self.parameters = negotiate(proposal, self._capability)
         self.client = frame.source
         self._reply(frame, u_control(FrameKind.UA, True), encode_parameters(self.parameters))
         self._events.append(LinkConnected(frame.source.upper, self.parameters))

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hes.simulator.dlms.apdu import ApduReader
-from hes.simulator.dlms.axdr import decode_date_time, encode_data, encode_date_time
+from hes.simulator.dlms.axdr import encode_data
+from hes.simulator.dlms.date_time import decode_date_time, encode_date_time
 from hes.simulator.dlms.errors import LocalProtocolError, RemoteProtocolError
 from hes.simulator.dlms.values import Data
 

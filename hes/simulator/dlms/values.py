@@ -90,6 +90,28 @@ class Data:
         return self.value
 
 
+class EncodedData(Data):
+    """A Data value that carries its own A-XDR encoding (build it with `axdr.pre_encoded`).
+
+    For a large value served again and again, such as an Association LN object list: the codec sends the octets
+    kept here instead of encoding the value once more. It equals the plain Data of the same type and value.
+    """
+
+    __slots__ = ("encoded",)
+    encoded: bytes
+
+    def __init__(self, value: Data, encoded: bytes) -> None:
+        super().__init__(value.type, value.value)
+        object.__setattr__(self, "encoded", encoded)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Data):
+            return NotImplemented
+        return (self.type, self.value) == (other.type, other.value)
+
+    __hash__ = Data.__hash__
+
+
 @dataclass(frozen=True, slots=True)
 class BitString:
     """A bit-string: `length` bits, most significant first, packed in `octets`."""

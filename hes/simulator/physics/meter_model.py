@@ -68,6 +68,7 @@ class MeterModel:
         start_registers: EnergyRegisters | None = None,
         relay_connected: bool = True,
         anchor: datetime | None = None,
+        exact_from: datetime | None = None,
     ) -> None:
         """Describe a meter; cheap (no history is generated).
 
@@ -88,6 +89,12 @@ class MeterModel:
                 are an estimate (`meter_setup.estimated_totals`: each register at a daily cap above any month's
                 mean), and before it they follow that estimate linearly. Reading a register then costs the days
                 since `anchor`, not since `start`. None (or not after `start`): exact from `start` on.
+            exact_from: with `anchor`, an earlier time (floored to 00:00 UTC, not before `start`) from which on
+                registers are exact before the anchor too: rolled backwards from the anchor's estimate, so the
+                load profile before the anchor adds up as well. Before it, the estimate. A relay change or a
+                scenario may then not begin before the anchor (that would rewrite the history rolled from it).
+                For registers that never decrease, make [exact_from, anchor) whole weeks or months: their energy
+                stays under the daily caps, so the anchor's estimate less that energy stays above the estimate.
 
         Raises:
             ValueError: a bad argument, with what is wrong in the message.
@@ -116,7 +123,6 @@ class MeterModel:
             validate_scenario(scenario, phases)
             self._scenarios.append(scenario)
         self._refresh_scenarios()
-        self._not_before = self._installed  # the earliest second a change may still touch
         registers = self.start_registers
         self._start_totals: Totals = (
             registers.active_import_wh,
@@ -134,9 +140,15 @@ class MeterModel:
         # An anchor on the installation day itself would round the start values' estimate: exact from there.
         self._anchored = anchor_day * DAY_SECONDS if anchor_day * DAY_SECONDS > self._installed else self._installed
         book_day = day_of(self._anchored)
+        exact_day = day_of(to_seconds(exact_from, "exact_from")) if exact_from is not None else book_day
+        # Exact from the first whole day not before installation (the installation day's start has no value).
+        exact_day = min(book_day, max(exact_day, -(-self._installed // DAY_SECONDS)))
+        self._exact_from = exact_day * DAY_SECONDS if exact_day < book_day else self._anchored
         self._book = RegisterBook(
-            book_day, self._estimate(self._anchored) if book_day > first_day else self._start_totals
+            book_day, self._estimate(self._anchored) if book_day > first_day else self._start_totals, exact_day
         )
+        # The earliest second a change may still touch: history rolled backwards from the anchor is fixed.
+        self._not_before = self._anchored if self._exact_from < self._anchored else self._installed
         self._ledger: DayLedger | None = None
 
     # -- what the meter is ---------------------------------------------------------------------------
@@ -221,13 +233,13 @@ class MeterModel:
 
     def registers(self, at: datetime) -> RegisterSnapshot:
         """The cumulative energy registers at `at`: the start values (or the anchor's) plus every interval energy
-        up to it; before the anchor, its estimate.
+        up to it (less every one from it to the anchor, after `exact_from`); before that, the estimate.
 
         Raises:
             ValueError: `at` is naive or before installation.
         """
         second = self._installed_check(at)
-        if second < self._anchored:
+        if second < self._exact_from:
             return _snapshot(to_datetime(second), self._estimate(second))
         day = day_of(second)
         base = self._book.at_day_start(day, self._day_advance)

@@ -1,9 +1,12 @@
 """Register values at any time without summing every interval since installation.
 
-A register at time t is its value at the start of t's day plus the day's running energy up to t. Values
-at day starts are kept as checkpoints: the installation day, every 16th day after it, and the latest day
-asked for. Reading a new day rolls forward from the nearest checkpoint (usually one day), so a fleet that
-runs for months reads registers in constant time while keeping ~40 small tuples per meter-year.
+A register at time t is its value at the start of t's day plus the day's running energy up to t. The book starts
+from given values at one day start and rolls from there, forwards (adding each day's advance) and, down to its
+first day, backwards (subtracting it): so registers can be fixed near the present and still be exact, with
+the load profile, for the history before it. Values at day starts are kept as checkpoints: the starting day,
+every 16th day from it either way, and the latest day asked for. Reading a new day rolls from the nearest
+checkpoint (usually one day away), so a fleet that runs for months reads registers in constant time while
+keeping ~40 small tuples per meter-year.
 """
 
 from __future__ import annotations
@@ -55,35 +58,54 @@ def add(left: Totals, right: Totals) -> Totals:
     return tuple(a + b for a, b in zip(left, right, strict=True))
 
 
+def subtract(left: Totals, right: Totals) -> Totals:
+    """Element-wise difference of two register tuples."""
+    return tuple(a - b for a, b in zip(left, right, strict=True))
+
+
 class RegisterBook:
     """Checkpoints of register values at day starts, for one meter."""
 
-    __slots__ = ("_kept", "_kept_days", "_latest", "_start_day")
+    __slots__ = ("_first_day", "_kept", "_kept_days", "_latest", "_start_day")
 
-    def __init__(self, start_day: int, start_values: Totals) -> None:
+    def __init__(self, start_day: int, start_values: Totals, first_day: int | None = None) -> None:
+        """A book whose registers are `start_values` at 00:00 of `start_day`.
+
+        Args:
+            start_day: the day whose start values are given.
+            start_values: the registers then.
+            first_day: the earliest day it answers, rolling backwards from `start_day` (default: `start_day`).
+
+        Raises:
+            ValueError: `first_day` is after `start_day`.
+        """
+        first = start_day if first_day is None else first_day
+        if first > start_day:
+            raise ValueError("the first day of a register book cannot be after its starting day")
         self._start_day = start_day
+        self._first_day = first
         self._kept: dict[int, Totals] = {start_day: start_values}
         self._kept_days = [start_day]
         self._latest: tuple[int, Totals] | None = None
 
     def at_day_start(self, day: int, day_advance: Callable[[int], Totals]) -> Totals:
-        """The registers at 00:00 of `day` (not before the installation day).
+        """The registers at 00:00 of `day` (not before the book's first day).
 
         Args:
             day: the day index.
             day_advance: how much the registers advance over a whole given day.
         """
-        if day < self._start_day:
-            raise ValueError("the meter was not installed on that day")
-        best = self._kept_days[bisect_right(self._kept_days, day) - 1]
-        totals = self._kept[best]
-        if self._latest is not None and best < self._latest[0] <= day:
-            best, totals = self._latest
-        for current in range(best, day):
-            totals = add(totals, day_advance(current))
-            if (current + 1 - self._start_day) % _KEEP_EVERY == 0:
-                self._kept[current + 1] = totals
-                insort(self._kept_days, current + 1)
+        if day < self._first_day:
+            raise ValueError("the meter was not installed on that day, or its registers are not rolled that far")
+        best, totals = self._nearest(day)
+        if best <= day:
+            for current in range(best, day):
+                totals = add(totals, day_advance(current))
+                self._keep(current + 1, totals)
+        else:
+            for current in range(best - 1, day - 1, -1):
+                totals = subtract(totals, day_advance(current))
+                self._keep(current, totals)
         if day != best:
             self._latest = (day, totals)
         return totals
@@ -91,10 +113,27 @@ class RegisterBook:
     def forget_after(self, second: int) -> None:
         """Drop checkpoints that could include anything at or after `second` (history from there changed).
 
-        The first checkpoint stays: it is where the book starts, given, not rolled.
+        The starting checkpoint stays: it is where the book starts, given, not rolled. Checkpoints before it were
+        rolled backwards from it, so a change must not fall before the starting day (the meter model refuses one).
         """
         for day in [day for day in self._kept_days if day * DAY_SECONDS > second and day != self._start_day]:
             del self._kept[day]
             self._kept_days.remove(day)
         if self._latest is not None and self._latest[0] * DAY_SECONDS > second:
             self._latest = None
+
+    def _nearest(self, day: int) -> tuple[int, Totals]:
+        """The known day start closest to `day`: a kept checkpoint on either side, or the latest read."""
+        position = bisect_right(self._kept_days, day)
+        options = [self._kept_days[index] for index in (position - 1, position) if 0 <= index < len(self._kept_days)]
+        best = min(options, key=lambda known: abs(known - day))
+        totals = self._kept[best]
+        latest = self._latest
+        if latest is not None and abs(latest[0] - day) < abs(best - day):
+            best, totals = latest
+        return best, totals
+
+    def _keep(self, day: int, totals: Totals) -> None:
+        if (day - self._start_day) % _KEEP_EVERY == 0 and day not in self._kept:
+            self._kept[day] = totals
+            insort(self._kept_days, day)

@@ -38,7 +38,8 @@ def _gurux_objects(objects: MeterObjects) -> dict[str, Any]:
 
 def test_management_object_list_has_every_object_and_its_rights(meter: MeterObjects) -> None:
     parsed = _gurux_objects(meter)
-    assert len(parsed) == len(load_profile("idis"))
+    assert len(parsed) == len(load_profile("idis")) + 1  # and the simulator's invocation counter 0-0:43.1.0.255
+    assert parsed["0.0.43.1.0.255"].getAccess(2) == AccessMode.READ
     energy, clock, profile = parsed["1.0.1.8.0.255"], parsed["0.0.1.0.0.255"], parsed["1.0.99.1.0.255"]
     assert (energy.objectType, energy.getAccess(2)) == (ObjectType.REGISTER, AccessMode.READ)
     assert clock.getAccess(2) == AccessMode.READ_WRITE
@@ -107,6 +108,25 @@ def test_version_0_gives_method_access_as_a_boolean(meter: MeterObjects, state: 
 def test_a_profile_without_an_association_gets_one(state: InMemoryMeterState) -> None:
     hexcell = MeterObjects.build(load_profile("hexcell"), state, 0x11)
     parsed = _gurux_objects(hexcell)
-    assert len(parsed) == len(load_profile("hexcell")) + 1
+    assert len(parsed) == len(load_profile("hexcell")) + 2  # the association and the invocation counter
     assert parsed["0.0.40.0.0.255"].getAccess(2) == AccessMode.READ
     assert hexcell.get(15, ASSOCIATION, 7) is DataAccessResult.READ_WRITE_DENIED
+
+
+def test_meters_of_a_brand_share_each_clients_encoded_object_list(state: InMemoryMeterState) -> None:
+    profile = load_profile("hexing")
+    first = MeterObjects.build(profile, state, MANAGEMENT)
+    second = MeterObjects.build(profile, InMemoryMeterState.of(state.now), MANAGEMENT)
+    shared = first.get(15, ASSOCIATION, 2)
+    assert second.get(15, ASSOCIATION, 2) is shared  # built once for the brand and client, not per meter or read
+    assert first.for_client(PUBLIC).get(15, ASSOCIATION, 2) != shared  # another client: its own list
+    # What is sent is exactly what building the list afresh gives.
+    fresh = AssociationLN(
+        profile.get("0-0:40.0.0.255"),
+        state,
+        lambda class_id, obis: None,
+        context=AssociationContext(MANAGEMENT),
+        visible=first.visible_objects,
+    ).object_list()
+    assert isinstance(shared, Data)
+    assert encode_data(shared) == encode_data(fresh) and shared == fresh

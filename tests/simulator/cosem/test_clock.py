@@ -9,7 +9,7 @@ import pytest
 from hes.simulator.cosem import InMemoryMeterState, MeterObjects
 from hes.simulator.cosem.conversions import UNSPECIFIED_DATE_TIME
 from hes.simulator.dlms.apdu_services import ActionResult, DataAccessResult
-from hes.simulator.dlms.axdr import DEVIATION_NOT_SPECIFIED, decode_date_time, encode_date_time
+from hes.simulator.dlms.date_time import DEVIATION_NOT_SPECIFIED, decode_date_time, encode_date_time
 from hes.simulator.dlms.values import Data, DataType, boolean, enum, integer, octets
 from tests.simulator.cosem.conftest import NOW, PUBLIC, READING, WAT, ln
 

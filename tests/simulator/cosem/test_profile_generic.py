@@ -16,7 +16,7 @@ from hes.simulator.dlms.apdu_services import (
     decode_get_request,
     encode_get_response_normal,
 )
-from hes.simulator.dlms.axdr import decode_date_time
+from hes.simulator.dlms.date_time import decode_date_time
 from hes.simulator.dlms.values import Data, DataType, double_long_unsigned, enum, integer, long_unsigned, octets
 from hes.simulator.dlms.wrapper import WrapperFramer
 from tests.simulator.cosem.conftest import LOAD_PROFILE_ROWS, NOW, PUBLIC, QUARTER, READING, ln

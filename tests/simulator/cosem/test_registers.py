@@ -10,7 +10,7 @@ from hes.obis import load_profile
 from hes.simulator.cosem import InMemoryMeterState, MeterObjects
 from hes.simulator.cosem.registers import DataObject, DemandRegister, ExtendedRegister, Register
 from hes.simulator.dlms.apdu_services import DataAccessResult
-from hes.simulator.dlms.axdr import decode_date_time
+from hes.simulator.dlms.date_time import decode_date_time
 from hes.simulator.dlms.values import Data, DataType, double_long_unsigned, enum, integer, long_unsigned, structure
 from tests.simulator.cosem.conftest import MANAGEMENT, NOW, PUBLIC, ln
 

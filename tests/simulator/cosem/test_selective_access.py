@@ -9,7 +9,7 @@ import pytest
 from hes.simulator.cosem import MeterObjects
 from hes.simulator.cosem.conversions import UNSPECIFIED_DATE_TIME, capture_definition
 from hes.simulator.dlms.apdu_services import AccessSelection, DataAccessResult
-from hes.simulator.dlms.axdr import decode_date_time, encode_date_time
+from hes.simulator.dlms.date_time import decode_date_time, encode_date_time
 from hes.simulator.dlms.values import (
     NULL,
     Data,

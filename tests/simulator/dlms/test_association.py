@@ -1,4 +1,4 @@
-"""The meter-side association: its state table, and whole sessions against gurux-dlms's client (sans-IO).
+"""The meter-side association: how its state moves, and whole sessions against gurux-dlms's client (sans-IO).
 
 gurux builds IEC 62056-47 wrapper frames; the test strips the 8-octet header, feeds the APDU to the association
 and wraps the answer back for gurux. gurux does not verify GCM tags, so ciphered answers are also checked with
@@ -33,7 +33,6 @@ from hes.simulator.dlms.apdu_association import AuthenticationMechanism, Conform
 from hes.simulator.dlms.apdu_services import AccessSelection, ActionResult, DataAccessResult
 from hes.simulator.dlms.association import (
     DEFAULT_CONFORMANCE,
-    TRANSITIONS,
     Association,
     AssociationConfig,
     AssociationEstablished,
@@ -43,9 +42,8 @@ from hes.simulator.dlms.association import (
     RequestRefused,
     SecurityState,
     State,
-    Trigger,
 )
-from hes.simulator.dlms.axdr import encode_date_time
+from hes.simulator.dlms.date_time import encode_date_time
 from hes.simulator.dlms.errors import LocalProtocolError, RemoteProtocolError
 from hes.simulator.dlms.security import InvocationCounter, Keys, Protection
 from hes.simulator.dlms.values import Data, DataType, boolean, double_long_unsigned, enum, integer, octets, structure
@@ -201,28 +199,7 @@ def _check_tag(ciphered_response: bytes, invocation_counter: int | None = None) 
     )
 
 
-# ---------------------------------------------------------------------------------------------------- state table
-
-
-def test_every_transition_row() -> None:
-    expected = {
-        Trigger.ASSOCIATE: State.ASSOCIATED,
-        Trigger.ASSOCIATE_HLS: State.AUTHENTICATING,
-        Trigger.REJECT: State.IDLE,
-        Trigger.PROTOCOL_ERROR: State.ERROR,
-    }
-    for state in (State.IDLE, State.AUTHENTICATING, State.ASSOCIATED, State.RELEASED):
-        for trigger, target in expected.items():
-            assert TRANSITIONS[(state, trigger)] is target
-    assert TRANSITIONS[(State.AUTHENTICATING, Trigger.AUTHENTICATE)] is State.ASSOCIATED
-    assert TRANSITIONS[(State.AUTHENTICATING, Trigger.FAIL_AUTHENTICATION)] is State.IDLE
-    assert TRANSITIONS[(State.AUTHENTICATING, Trigger.RELEASE)] is State.RELEASED
-    assert TRANSITIONS[(State.ASSOCIATED, Trigger.RELEASE)] is State.RELEASED
-    assert len(TRANSITIONS) == 4 * 4 + 4
-    # Nothing leaves the error state, and an idle association cannot be released or authenticated.
-    assert not [key for key in TRANSITIONS if key[0] is State.ERROR]
-    assert (State.IDLE, Trigger.RELEASE) not in TRANSITIONS
-    assert (State.IDLE, Trigger.AUTHENTICATE) not in TRANSITIONS
+# ---------------------------------------------------------------------------------------------------- state changes
 
 
 def test_garbage_moves_to_error_and_the_association_stays_dead() -> None:

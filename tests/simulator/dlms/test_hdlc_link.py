@@ -25,8 +25,6 @@ from hes.simulator.dlms.hdlc_link import (
     LinkConnected,
     LinkDisconnected,
     LinkState,
-    decode_parameters,
-    encode_parameters,
 )
 
 SERVER = HdlcAddress(1)
@@ -236,16 +234,6 @@ def test_two_and_four_octet_server_addresses_with_gurux(upper: int, lower: int, 
 
 
 # ------------------------------------------------------------------------------------------------ parameters
-
-
-def test_ua_parameter_field_layout() -> None:
-    assert encode_parameters(HdlcParameters()) == bytes.fromhex("818012050180060180070400000001080400000001")
-    assert encode_parameters(HdlcParameters(1024, 256, 1, 1))[:10] == bytes.fromhex("81801405020400060201")
-
-
-def test_snrm_parameters_default_when_absent() -> None:
-    assert decode_parameters(b"") == HdlcParameters()
-    assert decode_parameters(bytes.fromhex("818007050200800601ff")) == HdlcParameters(128, 255, 1, 1)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from gurux_dlms.GXDLMSClient import GXDLMSClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hes.simulator.dlms.axdr import encode_date_time
+from hes.simulator.dlms.date_time import encode_date_time
 from hes.simulator.dlms.errors import LocalProtocolError, RemoteProtocolError
 from hes.simulator.dlms.notification import (
     MAX_LONG_INVOKE_ID,

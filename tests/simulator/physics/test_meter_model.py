@@ -273,6 +273,39 @@ def test_before_its_anchor_a_meter_reads_a_rising_estimate_below_the_anchor() ->
     assert readings[0] < readings[-3]
 
 
+def test_before_its_anchor_a_meter_rolls_backwards_exactly_as_far_as_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    computed: list[int] = []
+
+    def counting(meter: MeterConstants, day: int, conditions: DayConditions) -> DayLedger:
+        computed.append(day)
+        return compute_day(meter, day, conditions)
+
+    monkeypatch.setattr("hes.simulator.physics.meter_model.compute_day", counting)
+    anchor, exact_from = START + 200 * DAY, START + 140 * DAY
+    options = {"disturbances": _BUSY_GRID, "reverse_flow": True}
+    meter = make_meter(anchor=anchor, exact_from=exact_from + 5 * HOUR, **options)  # floored to 00:00
+
+    meter.registers(anchor + 3 * DAY + 5 * HOUR)
+    first_day = day_of(to_seconds(anchor))
+    assert set(computed) == set(range(first_day, first_day + 4)), "a present reading rolls forwards only"
+    assert meter.registers(anchor) == make_meter(anchor=anchor, **options).registers(anchor), "the same anchor"
+    # Exact with the load profile backwards from the anchor, across it, and down to `exact_from`.
+    assert _assert_registers_match_intervals(meter, anchor - DAY, anchor + DAY) == 2 * 96
+    assert _assert_registers_match_intervals(meter, exact_from, exact_from + DAY) == 96
+    assert min(day for day in computed) == day_of(to_seconds(exact_from))
+    # Before `exact_from`, the estimate: below the exact values, and still rising.
+    estimate, exact = _totals(meter.registers(exact_from - HOUR)), _totals(meter.registers(exact_from))
+    assert all(a <= b for a, b in zip(estimate, exact, strict=True))
+    assert all(value >= 0 for value in exact)
+    # History rolled backwards from the anchor is fixed: no change may reach before the anchor.
+    with pytest.raises(ValueError, match="earlier change"):
+        meter.set_relay(False, anchor - HOUR)
+    assert meter.set_relay(False, anchor + 3 * DAY + 6 * HOUR)
+    assert meter.registers(anchor - DAY) == make_meter(anchor=anchor, exact_from=exact_from, **options).registers(
+        anchor - DAY
+    )
+
+
 @pytest.mark.parametrize(
     ("profile_class", "scale", "reverse_flow"),
     [
