@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from hes import __version__
 from hes.api.errors import install_error_handlers
-from hes.api.main import api_router
+from hes.api.main import api_router, hot_route_docs, hot_route_security, hot_routes
 from hes.api.metrics import RequestMetrics
 from hes.config import Settings
 from hes.runtime import Runtime
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await runtime.close()
+            await runtime.close()  # writes what the ingest path still holds before the connections close
 
     app = FastAPI(
         title="HES Core",
@@ -61,4 +62,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics)
     install_error_handlers(app)
     app.include_router(api_router)
+    app.router.routes[:0] = hot_routes  # matched first, without FastAPI's per-request dependency solving
+    _document_hot_routes(app)
     return app
+
+
+def _document_hot_routes(app: FastAPI) -> None:
+    """Add the hot routes (plain Starlette routes FastAPI does not see) to the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # cached by FastAPI after the first call; the additions are idempotent
+        schema.setdefault("paths", {}).update(hot_route_docs)
+        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(hot_route_security)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     admin_password: str = Field(default="", alias="HES_ADMIN_PASSWORD")
     import_max_bytes: int = Field(default=200 * 1024 * 1024, alias="HES_IMPORT_MAX_BYTES", ge=1)
     log_level: str = Field(default="INFO", alias="HES_LOG_LEVEL")
+    ingest_max_body_bytes: int = Field(default=5 * 1024 * 1024, alias="HES_INGEST_MAX_BODY_BYTES", ge=1)
+    ingest_future_tolerance_seconds: int = Field(default=300, alias="HES_INGEST_FUTURE_TOLERANCE_SECONDS", ge=0)
+    ingest_batch_readings: int = Field(default=50_000, alias="HES_INGEST_BATCH_READINGS", ge=1)
+    ingest_writers: int = Field(default=2, alias="HES_INGEST_WRITERS", ge=1, le=16)
+    ingest_linger_ms: float = Field(default=5.0, alias="HES_INGEST_LINGER_MS", ge=0)
+    ingest_queue_readings: int = Field(default=500_000, alias="HES_INGEST_QUEUE_READINGS", ge=1)
+    ingest_submit_wait_seconds: float = Field(default=2.0, alias="HES_INGEST_SUBMIT_WAIT_SECONDS", ge=0)
+    ingest_write_timeout_seconds: float = Field(default=30.0, alias="HES_INGEST_WRITE_TIMEOUT_SECONDS", gt=0)
+    device_token_cache_seconds: float = Field(default=30.0, alias="HES_DEVICE_TOKEN_CACHE_SECONDS", ge=0)
+    meter_cache_seconds: float = Field(default=60.0, alias="HES_METER_CACHE_SECONDS", ge=0)
 
     @field_validator("jwt_secret", "data_key")
     @classmethod

@@ -20,8 +20,8 @@ from hes.services.principal import Principal
 ACCESS_RULE_ATTRIBUTE = "hes_access_rule"
 
 
-def get_runtime(request: Request) -> Runtime:
-    """The process's Runtime, created in the app lifespan."""
+async def get_runtime(request: Request) -> Runtime:
+    """The process's Runtime, created in the app lifespan (async: a sync dependency costs a thread hop)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

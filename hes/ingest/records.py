@@ -6,7 +6,7 @@ submit them; after the batch is durable, listeners (real-time fan-out, alert rul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -26,6 +26,27 @@ class IncomingReading:
     unit: str | None = None
     quality: ReadingQuality = ReadingQuality.GOOD
     source: ReadingSource = ReadingSource.DLMS_POLL
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingColumns:
+    """Many readings as parallel columns: what high-volume transports (HTTP) submit, one list per field.
+
+    OBIS codes are dictionary-encoded: `codes` holds each distinct code once and `code_index[i]` says which
+    one reading i has, so no per-reading code object is built, hashed or compared on the hot path.
+    """
+
+    meter_ids: Sequence[int]
+    codes: Sequence[ObisCode]
+    code_index: Sequence[int]
+    timestamps: Sequence[datetime]  # timezone-aware; naive ones are rejected
+    values: Sequence[float]
+    units: Sequence[str | None]
+    qualities: Sequence[ReadingQuality]
+    sources: Sequence[ReadingSource]
+
+    def __len__(self) -> int:
+        return len(self.meter_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +88,28 @@ class StoredBatch:
     readings: tuple[IncomingReading, ...]
     events: tuple[StoredEvent, ...]
     meters: tuple[MeterTouch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One submitted reading or event that was refused: its position, the field at fault and why."""
+
+    index: int
+    field: str
+    reason: str  # a short code: "not_finite", "future_timestamp", "unknown_meter", ...
+    value: str | int | float | bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReceipt:
+    """The answer to one submission, given once it is durable: what was new, what was already stored, refused."""
+
+    accepted: int  # readings stored by this submission
+    duplicates: int  # readings that were already stored (a repeat is not an error)
+    rejected: tuple[Rejection, ...] = ()  # readings refused (index into the submitted readings)
+    events_accepted: int = 0
+    events_duplicates: int = 0
+    rejected_events: tuple[Rejection, ...] = ()  # events refused (index into the submitted events)
 
 
 class IngestListener(Protocol):
