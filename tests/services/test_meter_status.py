@@ -1,0 +1,189 @@
+"""The online/offline check: flips by last contact and expected interval, communication-lost events, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hes.db.engine import make_engine, make_session_factory
+from hes.db.enums import ConnectionMode, EventCategory, MeterStatus, Severity
+from hes.db.tables import Area, Event, Meter
+from hes.runtime import Runtime
+from hes.services.meter_status import (
+    COMMUNICATION_LOST,
+    MeterStatusMonitor,
+    StatusChange,
+    StatusDefaults,
+    check_meter_status,
+)
+
+NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
+# Outbound meters polled every 15 min, push meters every hour: offline after 2 intervals + 2 min.
+DEFAULTS = StatusDefaults(
+    intervals_s={**dict.fromkeys(ConnectionMode, 900), ConnectionMode.PUSH: 3600}, missed_intervals=2, grace_s=120
+)
+
+
+def _ago(minutes: float) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+async def _meters(runtime: Runtime, *meters: Meter) -> None:
+    async with runtime.sessions() as session:
+        area = Area(code="REG", name="Region")
+        session.add(area)
+        await session.flush()
+        for meter in meters:
+            meter.area_id = area.id
+        session.add_all(meters)
+        await session.commit()
+
+
+async def _check(runtime: Runtime, now: datetime = NOW) -> dict[str, tuple[MeterStatus, MeterStatus]]:
+    async with runtime.sessions() as session:
+        changes = await check_meter_status(session, now, DEFAULTS)
+    return {change.meter_number: (change.previous_status, change.status) for change in changes}
+
+
+async def _statuses(runtime: Runtime) -> dict[str, MeterStatus]:
+    async with runtime.sessions() as session:
+        rows = await session.execute(select(Meter.meter_number, Meter.status))
+        return {number: status for number, status in rows.tuples()}
+
+
+async def _events(runtime: Runtime) -> list[Event]:
+    async with runtime.sessions() as session:
+        return list(await session.scalars(select(Event).order_by(Event.id)))
+
+
+async def test_meters_flip_by_their_expected_interval(runtime: Runtime) -> None:
+    await _meters(
+        runtime,
+        Meter(meter_number="ON-FRESH", status=MeterStatus.ONLINE, last_seen_at=_ago(31)),
+        Meter(meter_number="ON-STALE", status=MeterStatus.ONLINE, last_seen_at=_ago(33)),
+        Meter(meter_number="OFF-BACK", status=MeterStatus.OFFLINE, last_seen_at=_ago(1)),
+        Meter(meter_number="OFF-STILL", status=MeterStatus.OFFLINE, last_seen_at=_ago(600)),
+        Meter(
+            meter_number="PUSH-FRESH",
+            status=MeterStatus.ONLINE,
+            last_seen_at=_ago(100),
+            connection_mode=ConnectionMode.PUSH,
+        ),
+        Meter(
+            meter_number="PUSH-STALE",
+            status=MeterStatus.ONLINE,
+            last_seen_at=_ago(123),
+            connection_mode=ConnectionMode.PUSH,
+        ),
+        # A meter's own interval wins over its connection mode's default.
+        Meter(meter_number="OWN-60S", status=MeterStatus.ONLINE, last_seen_at=_ago(5), expected_interval_s=60),
+        Meter(meter_number="OWN-DAILY", status=MeterStatus.ONLINE, last_seen_at=_ago(600), expected_interval_s=86400),
+        Meter(meter_number="INST-SEEN", status=MeterStatus.INSTALLED, last_seen_at=_ago(2)),
+        Meter(meter_number="INST-OLD", status=MeterStatus.INSTALLED, last_seen_at=_ago(600)),
+        # Outside the check's business.
+        Meter(meter_number="FAULTY", status=MeterStatus.FAULTY, last_seen_at=_ago(600)),
+        Meter(meter_number="STORE", status=MeterStatus.WAREHOUSE, last_seen_at=_ago(1)),
+    )
+    online, offline, installed = MeterStatus.ONLINE, MeterStatus.OFFLINE, MeterStatus.INSTALLED
+    assert await _check(runtime) == {
+        "ON-STALE": (online, offline),
+        "OFF-BACK": (offline, online),
+        "PUSH-STALE": (online, offline),
+        "OWN-60S": (online, offline),
+        "INST-SEEN": (installed, online),
+        "INST-OLD": (installed, offline),
+    }
+    statuses = await _statuses(runtime)
+    assert (statuses["FAULTY"], statuses["STORE"], statuses["OWN-DAILY"]) == (
+        MeterStatus.FAULTY,
+        MeterStatus.WAREHOUSE,
+        MeterStatus.ONLINE,
+    )
+    # Nothing changed since: the next check makes no transitions.
+    assert await _check(runtime) == {}
+
+
+async def test_each_online_to_offline_transition_logs_communication_lost(runtime: Runtime) -> None:
+    await _meters(
+        runtime,
+        Meter(meter_number="LOST", status=MeterStatus.ONLINE, last_seen_at=_ago(40)),
+        Meter(meter_number="NEVER-ONLINE", status=MeterStatus.INSTALLED, last_seen_at=_ago(600)),
+    )
+    await _check(runtime)
+    [event] = await _events(runtime)
+    assert (event.event_type, event.category, event.severity) == (
+        COMMUNICATION_LOST,
+        EventCategory.COMMUNICATION,
+        Severity.WARNING,
+    )
+    assert event.occurred_at == NOW
+    assert event.details == {"lastSeenAt": _ago(40).isoformat(), "expectedIntervalS": 900, "allowedSilenceS": 1920}
+
+
+async def test_after_a_restart_nothing_is_assumed(runtime: Runtime) -> None:
+    await _meters(
+        runtime,
+        # "online" carried over from before the restart, but never heard from: offline, with an event.
+        Meter(meter_number="CLAIMED", status=MeterStatus.ONLINE, last_seen_at=None),
+        Meter(meter_number="NEW", status=MeterStatus.INSTALLED, last_seen_at=None),
+        Meter(meter_number="GONE", status=MeterStatus.OFFLINE, last_seen_at=None),
+    )
+    assert await _check(runtime) == {"CLAIMED": (MeterStatus.ONLINE, MeterStatus.OFFLINE)}
+    assert [event.details for event in await _events(runtime)] == [
+        {"lastSeenAt": None, "expectedIntervalS": 900, "allowedSilenceS": 1920}
+    ]
+
+
+async def test_changes_carry_what_the_rooms_need(runtime: Runtime) -> None:
+    await _meters(runtime, Meter(meter_number="LOST", status=MeterStatus.ONLINE, last_seen_at=_ago(40)))
+    async with runtime.sessions() as session:
+        [change] = await check_meter_status(session, NOW, DEFAULTS)
+    assert change == StatusChange(
+        change.meter_id, "LOST", "REG", MeterStatus.ONLINE, MeterStatus.OFFLINE, _ago(40), NOW
+    )
+
+
+def test_defaults_refuse_nonsense() -> None:
+    with pytest.raises(ValueError):
+        StatusDefaults(missed_intervals=0)
+    with pytest.raises(ValueError):
+        StatusDefaults(intervals_s={ConnectionMode.OUTBOUND: 0})
+    assert StatusDefaults().allowed_silence(900) == timedelta(seconds=1920)
+
+
+async def test_the_monitor_checks_at_once_and_hands_changes_on(runtime: Runtime) -> None:
+    await _meters(runtime, Meter(meter_number="LOST", status=MeterStatus.ONLINE, last_seen_at=_ago(40)))
+    handed: list[Sequence[StatusChange]] = []
+    arrived = asyncio.Event()
+
+    async def on_changes(changes: Sequence[StatusChange]) -> None:
+        handed.append(changes)
+        arrived.set()
+
+    monitor = MeterStatusMonitor(runtime.sessions, DEFAULTS, on_changes=on_changes, interval_s=3600, clock=lambda: NOW)
+    await monitor.start()
+    try:
+        await asyncio.wait_for(arrived.wait(), 15)
+    finally:
+        await monitor.stop()
+    assert [[change.meter_number for change in changes] for changes in handed] == [["LOST"]]
+    assert await monitor.run_once() == []  # idempotent
+    with pytest.raises(ValueError):
+        MeterStatusMonitor(runtime.sessions, DEFAULTS, interval_s=0)
+
+
+async def test_the_monitor_survives_a_failing_check(runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+    engine = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")  # nothing listens on port 1
+    monitor = MeterStatusMonitor(make_session_factory(engine), DEFAULTS, interval_s=0.01)
+    try:
+        await monitor.start()
+        while "meter status check failed" not in caplog.text:
+            await asyncio.sleep(0.01)
+        assert monitor._task is not None and not monitor._task.done()
+    finally:
+        await monitor.stop()
+        await engine.dispose()
