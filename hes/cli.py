@@ -28,12 +28,12 @@ T = TypeVar("T")
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from hes.app import create_app
+    from hes.app import create_asgi_app
 
     if not args.no_migrate:
         upgrade(settings.resolved_database_url)
     uvicorn.run(
-        create_app(settings),
+        create_asgi_app(settings),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),

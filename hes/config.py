@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import time
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     data_key: str = Field(default="", alias="HES_DATA_KEY")
     cors_origin: str = "http://localhost:5173"
     meter_host: str = "0.0.0.0"
-    meter_port: int = Field(default=4059, ge=1, le=65535)
+    meter_port: int = Field(default=4059, ge=0, le=65535)  # 0: any free port (tests)
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=7, ge=1)
     login_rate_limit: str = Field(default="10/minute", alias="HES_LOGIN_RATE_LIMIT")
@@ -48,7 +49,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="HES_LOG_LEVEL")
     ingest_max_body_bytes: int = Field(default=5 * 1024 * 1024, alias="HES_INGEST_MAX_BODY_BYTES", ge=1)
     ingest_future_tolerance_seconds: int = Field(default=300, alias="HES_INGEST_FUTURE_TOLERANCE_SECONDS", ge=0)
-    ingest_batch_readings: int = Field(default=50_000, alias="HES_INGEST_BATCH_READINGS", ge=1)
+    ingest_batch_readings: int = Field(default=100_000, alias="HES_INGEST_BATCH_READINGS", ge=1)
     ingest_writers: int = Field(default=2, alias="HES_INGEST_WRITERS", ge=1, le=16)
     ingest_linger_ms: float = Field(default=5.0, alias="HES_INGEST_LINGER_MS", ge=0)
     ingest_queue_readings: int = Field(default=500_000, alias="HES_INGEST_QUEUE_READINGS", ge=1)
@@ -56,6 +57,41 @@ class Settings(BaseSettings):
     ingest_write_timeout_seconds: float = Field(default=30.0, alias="HES_INGEST_WRITE_TIMEOUT_SECONDS", gt=0)
     device_token_cache_seconds: float = Field(default=30.0, alias="HES_DEVICE_TOKEN_CACHE_SECONDS", ge=0)
     meter_cache_seconds: float = Field(default=60.0, alias="HES_METER_CACHE_SECONDS", ge=0)
+    # Periodic jobs and retention
+    jobs_enabled: bool = Field(default=True, alias="HES_JOBS_ENABLED")
+    readings_retention_days: int = Field(default=0, alias="HES_READINGS_RETENTION_DAYS", ge=0)
+    events_retention_days: int = Field(default=0, alias="HES_EVENTS_RETENTION_DAYS", ge=0)
+    read_attempts_retention_days: int = Field(default=400, alias="HES_READ_ATTEMPTS_RETENTION_DAYS", ge=0)
+    retention_at: time = Field(default=time(2, 30), alias="HES_RETENTION_AT")
+    alert_retention_days: int = Field(default=90, alias="HES_ALERT_RETENTION_DAYS", ge=1)
+    # Alert rules
+    nominal_voltage: float = Field(default=230.0, alias="HES_NOMINAL_VOLTAGE", gt=0)
+    voltage_tolerance_percent: float = Field(default=10.0, alias="HES_VOLTAGE_TOLERANCE_PERCENT", gt=0, lt=100)
+    reverse_power_threshold_w: float = Field(default=50.0, alias="HES_REVERSE_POWER_THRESHOLD_W", gt=0)
+    zero_consumption_hours: int = Field(default=48, alias="HES_ZERO_CONSUMPTION_HOURS", ge=1)
+    # Real time and online/offline
+    socketio_redis_url: str = Field(default="", alias="HES_SOCKETIO_REDIS_URL")
+    status_check_interval_s: float = Field(default=30.0, alias="HES_STATUS_CHECK_INTERVAL_S", gt=0)
+    offline_after_intervals: int = Field(default=2, alias="HES_OFFLINE_AFTER_INTERVALS", ge=1)
+    offline_grace_s: int = Field(default=120, alias="HES_OFFLINE_GRACE_S", ge=0)
+    expected_interval_outbound_s: int = Field(default=900, alias="HES_EXPECTED_INTERVAL_OUTBOUND_S", ge=1)
+    expected_interval_dial_in_s: int = Field(default=900, alias="HES_EXPECTED_INTERVAL_DIAL_IN_S", ge=1)
+    expected_interval_push_s: int = Field(default=900, alias="HES_EXPECTED_INTERVAL_PUSH_S", ge=1)
+    expected_interval_mqtt_s: int = Field(default=900, alias="HES_EXPECTED_INTERVAL_MQTT_S", ge=1)
+    expected_interval_http_s: int = Field(default=900, alias="HES_EXPECTED_INTERVAL_HTTP_S", ge=1)
+    # MQTT
+    mqtt_url: str = ""
+    mqtt_client_id: str = Field(default="", alias="HES_MQTT_CLIENT_ID")
+    mqtt_share_group: str = Field(default="", alias="HES_MQTT_SHARE_GROUP")
+    mqtt_session_expiry_seconds: int = Field(default=7 * 24 * 3600, alias="HES_MQTT_SESSION_EXPIRY_SECONDS", ge=0)
+    mqtt_receive_maximum: int = Field(default=2000, alias="HES_MQTT_RECEIVE_MAXIMUM", ge=1, le=65535)
+    # Dial-in meters and DLMS pushes (on METER_HOST:METER_PORT)
+    dial_in_max_connections: int = Field(default=1000, alias="HES_DIAL_IN_MAX_CONNECTIONS", ge=1)
+    dial_in_announcement_timeout_seconds: float = Field(
+        default=30.0, alias="HES_DIAL_IN_ANNOUNCEMENT_TIMEOUT_SECONDS", gt=0
+    )
+    dial_in_identify_silent: bool = Field(default=True, alias="HES_DIAL_IN_IDENTIFY_SILENT")
+    dial_in_handover_timeout_seconds: float = Field(default=10.0, alias="HES_DIAL_IN_HANDOVER_TIMEOUT_SECONDS", gt=0)
 
     @field_validator("jwt_secret", "data_key")
     @classmethod

@@ -82,6 +82,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         jwt_secret=secrets.token_hex(32),
         HES_DATA_KEY=Fernet.generate_key().decode(),
         HES_LOGIN_RATE_LIMIT="1000/minute",
+        HES_JOBS_ENABLED=False,  # a test starts the jobs it exercises itself
+        meter_port=0,
         _env_file=None,
     )
 

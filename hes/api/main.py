@@ -9,21 +9,27 @@ from starlette.routing import BaseRoute
 
 from hes.api.deps import refuse_nul_in_query
 from hes.api.routes import (
+    alerts,
     areas,
     audit,
     auth,
     customers,
+    events,
     health,
     imports,
     ingestion,
     meters,
+    obis,
     readings,
     sims,
+    stats,
     users,
 )
 
 api_router = APIRouter(dependencies=[Depends(refuse_nul_in_query)])
-for module in (health, auth, areas, users, audit, imports, meters, customers, sims, readings, ingestion):
+_ROUTERS = [health, auth, areas, users, audit, imports, meters, customers, sims, readings, ingestion, obis, stats]
+_ROUTERS += [events, alerts]
+for module in _ROUTERS:
     api_router.include_router(module.router)
 
 # Hot paths: plain Starlette routes matched before the API router (see hes.api.routes.ingestion), with their

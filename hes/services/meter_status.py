@@ -20,7 +20,7 @@ from hes.db.store import events
 from hes.db.store import meter_status as store
 from hes.db.store.meter_status import Deadline, FlippedMeter
 from hes.db.tables import utc_now
-from hes.ingest.records import IncomingEvent
+from hes.ingest.records import IncomingEvent, StoredEvent
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class StatusChange:
     status: MeterStatus
     last_seen_at: datetime | None
     changed_at: datetime
+    lost_event: StoredEvent | None = None  # the communication_lost event an online -> offline transition wrote
 
 
 # (from, to, overdue, never_seen): the four transitions the check makes, in the order it makes them.
@@ -99,14 +100,13 @@ async def check_meter_status(session: AsyncSession, now: datetime, defaults: Sta
         )
         flipped += [(previous, status, meter) for meter in meters]
     codes = await store.area_codes(session, {meter.area_id for _, _, meter in flipped if meter.area_id is not None})
-    await events.insert_events(
-        session,
-        [
-            _communication_lost(meter, now, defaults)
-            for previous, status, meter in flipped
-            if previous is MeterStatus.ONLINE
-        ],
-    )
+    lost = {
+        meter.meter_id: _communication_lost(meter, now, defaults)
+        for previous, _, meter in flipped
+        if previous is MeterStatus.ONLINE
+    }
+    lost_ids = await events.insert_events(session, list(lost.values()))
+    stored = {meter_id: StoredEvent(id, event) for (meter_id, event), id in zip(lost.items(), lost_ids, strict=True)}
     await session.commit()
     if flipped:
         logger.info("meter status check: %d transitions", len(flipped))
@@ -119,6 +119,7 @@ async def check_meter_status(session: AsyncSession, now: datetime, defaults: Sta
             status,
             meter.last_seen_at,
             now,
+            stored.get(meter.meter_id) if previous is MeterStatus.ONLINE else None,
         )
         for previous, status, meter in flipped
     ]

@@ -143,8 +143,11 @@ async def test_changes_carry_what_the_rooms_need(runtime: Runtime) -> None:
     async with runtime.sessions() as session:
         [change] = await check_meter_status(session, NOW, DEFAULTS)
     assert change == StatusChange(
-        change.meter_id, "LOST", "REG", MeterStatus.ONLINE, MeterStatus.OFFLINE, _ago(40), NOW
+        change.meter_id, "LOST", "REG", MeterStatus.ONLINE, MeterStatus.OFFLINE, _ago(40), NOW, change.lost_event
     )
+    assert change.lost_event is not None
+    assert change.lost_event.event.event_type == "communication_lost"
+    assert change.lost_event.event.meter_id == change.meter_id
 
 
 def test_defaults_refuse_nonsense() -> None:

@@ -4,39 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import select
 
-from hes.api.routes import alerts as alert_routes
-from hes.api.routes import events as event_routes
-from hes.app import create_app
-from hes.config import Settings
 from hes.db.enums import Role, Severity
 from hes.db.store import users as user_store
 from hes.db.store.alerts import AlertRaise, raise_alerts
 from hes.db.tables import AuditEntry
 from hes.runtime import Runtime
-from tests.api.routes.test_events import Fleet, make_fleet, mount_if_missing
+from tests.api.routes.test_events import Fleet, make_fleet
 from tests.conftest import UserFactory
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def app(settings: Settings, runtime: Runtime) -> AsyncIterator[FastAPI]:
-    """The HES Core app, with the event and alert routes."""
-    application = create_app(settings)
-    mount_if_missing(application, event_routes.router, alert_routes.router)
-    async with LifespanManager(application):
-        yield application
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import APIRouter, FastAPI
 from httpx import AsyncClient
 
-from hes.api.routes import alerts as alert_routes
-from hes.api.routes import events as event_routes
-from hes.app import create_app
-from hes.config import Settings
 from hes.db.enums import EventCategory, Role, Severity
 from hes.db.store import events as event_store
 from hes.db.store import users as user_store
@@ -27,23 +20,6 @@ from hes.runtime import Runtime
 from tests.conftest import UserFactory
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
-
-
-def mount_if_missing(app: FastAPI, *routers: APIRouter) -> None:
-    """Include routers that hes/api/main.py does not list (yet), so these tests run either way."""
-    served = {getattr(route, "path", None) for route in app.routes}
-    for router in routers:
-        if not any(getattr(route, "path", None) in served for route in router.routes):
-            app.include_router(router)
-
-
-@pytest.fixture
-async def app(settings: Settings, runtime: Runtime) -> AsyncIterator[FastAPI]:
-    """The HES Core app, with the event and alert routes."""
-    application = create_app(settings)
-    mount_if_missing(application, event_routes.router, alert_routes.router)
-    async with LifespanManager(application):
-        yield application
 
 
 @dataclass(frozen=True)

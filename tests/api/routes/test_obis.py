@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from httpx import AsyncClient
-from starlette.routing import NoMatchFound
 
-from hes.api.routes import obis
-from hes.app import create_app
-from hes.config import Settings
 from hes.db.enums import Role
 from hes.db.tables import Customer
 from hes.runtime import Runtime
 from tests.conftest import UserFactory
-
-
-@pytest.fixture
-async def app(settings: Settings, runtime: Runtime) -> AsyncIterator[FastAPI]:
-    """The app, with the OBIS router mounted if hes.api.main does not mount it yet."""
-    application = create_app(settings)
-    try:
-        application.url_path_for("list_brands")
-    except NoMatchFound:
-        application.include_router(obis.router)
-    async with LifespanManager(application):
-        yield application
 
 
 async def test_brands_are_listed_for_any_signed_in_user(

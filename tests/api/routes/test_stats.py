@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from httpx import AsyncClient
-from starlette.routing import NoMatchFound
 
-from hes.api.routes import stats
-from hes.app import create_app
-from hes.config import Settings
 from hes.db.enums import Role
 from hes.db.tables import Area, Customer, Meter
 from hes.runtime import Runtime
@@ -22,18 +15,6 @@ from hes.services.communication_stats import AttemptOutcome
 from tests.conftest import PASSWORD, UserFactory
 
 DAY = datetime(2026, 1, 10, 8, tzinfo=UTC)
-
-
-@pytest.fixture
-async def app(settings: Settings, runtime: Runtime) -> AsyncIterator[FastAPI]:
-    """The app, with the stats router mounted if hes.api.main does not mount it yet."""
-    application = create_app(settings)
-    try:
-        application.url_path_for("read_success")
-    except NoMatchFound:
-        application.include_router(stats.router)
-    async with LifespanManager(application):
-        yield application
 
 
 @pytest.fixture
