@@ -36,6 +36,14 @@ from hes.connectivity.dlms.exchange import DONE, NEED_DATA, Exchange, Progress, 
 from hes.connectivity.dlms.frame_counter import FRAME_COUNTER, read_frame_counter
 from hes.connectivity.dlms.limits import ClientLimits
 from hes.connectivity.dlms.link import DEFAULT_PORT, MANAGEMENT_CLIENT, PUBLIC_CLIENT, MeterLink
+from hes.connectivity.dlms.notification import (
+    DataNotification,
+    InboundApdu,
+    InboundFramer,
+    NotificationKeys,
+    decode_notification,
+    peek_system_title,
+)
 from hes.connectivity.dlms.reads import CLOCK
 from hes.connectivity.dlms.results import (
     ActionResult,
@@ -86,6 +94,7 @@ __all__ = [
     "CosemValue",
     "DataAccessError",
     "DataAccessResult",
+    "DataNotification",
     "DataType",
     "DlmsClient",
     "DlmsData",
@@ -98,12 +107,15 @@ __all__ = [
     "Exchange",
     "FramingError",
     "GetResult",
+    "InboundApdu",
+    "InboundFramer",
     "LimitExceeded",
     "LocalDlmsError",
     "LocalProtocolError",
     "MalformedAnswer",
     "MeterLink",
     "MeterUnreachable",
+    "NotificationKeys",
     "ObjectReference",
     "ProfileColumn",
     "ProfileEntry",
@@ -119,5 +131,7 @@ __all__ = [
     "SourceDiagnostic",
     "Timeouts",
     "UnknownObject",
+    "decode_notification",
+    "peek_system_title",
     "read_frame_counter",
 ]

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from gurux_dlms import GXByteBuffer, GXReplyData  # type: ignore[import-untyped]
-from gurux_dlms.enums import Conformance  # type: ignore[import-untyped]
+from gurux_dlms.enums import Command, Conformance  # type: ignore[import-untyped]
 
 from hes.connectivity.dlms import ciphering
 from hes.connectivity.dlms.decoding import plain
@@ -54,6 +54,9 @@ T = TypeVar("T")
 # (IEC 62056-5-3 9.2.7.2.4). An exception-response may come plain: a meter that cannot decipher sends one.
 _PLAIN_SERVICE_ANSWERS = frozenset({0xC4, 0xC5, 0xC7})
 _PROTECTED_STATES = frozenset({SessionState.AUTHENTICATING, SessionState.ASSOCIATED, SessionState.RELEASING})
+
+
+_NOTIFICATION_COMMANDS = frozenset({Command.DATA_NOTIFICATION, Command.EVENT_NOTIFICATION})
 
 
 class DlmsClient:
@@ -246,7 +249,9 @@ class DlmsClient:
         reply = self._reply
         complete = call_gurux("the answer", self._gx.getData, GXByteBuffer(frame.data), reply, self._notify)
         if self._notify.complete:
-            self.notifications.append(frame.data)
+            # gurux also completes `notify` for HDLC frames that are no push (UA, RR): keep only notifications.
+            if self._notify.command in _NOTIFICATION_COMMANDS:
+                self.notifications.append(frame.data)
             self._notify = GXReplyData()
         if not complete:
             return NEED_DATA

@@ -1,4 +1,4 @@
-"""communication health, latest readings, read attempts, device tokens, one unresolved alert per meter and type
+"""communication health, meters by system title, latest readings, read attempts, device tokens, open alerts
 
 Revision ID: 0002
 Revises: 0001
@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("consecutive_failures", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("last_round_trip_ms", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("expected_interval_s", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_meters_dlms_system_title"), ["dlms_system_title"], unique=False)
     with op.batch_alter_table("meters", schema=None) as batch_op:
         # The server default only fills existing rows; the model supplies the value from now on.
         batch_op.alter_column("consecutive_failures", server_default=None)
@@ -91,6 +92,7 @@ def downgrade() -> None:
     op.drop_table("read_attempts")
     op.drop_table("latest_readings")
     with op.batch_alter_table("meters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meters_dlms_system_title"))
         batch_op.drop_column("expected_interval_s")
         batch_op.drop_column("last_round_trip_ms")
         batch_op.drop_column("consecutive_failures")
