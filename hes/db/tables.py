@@ -194,7 +194,7 @@ class Meter(_Timestamps, Base):
         _enum(DlmsAuthentication), default=DlmsAuthentication.NONE
     )
     dlms_security_suite: Mapped[int] = mapped_column(SmallInteger, default=0)
-    dlms_system_title: Mapped[str | None] = mapped_column(String(16))
+    dlms_system_title: Mapped[str | None] = mapped_column(String(16), index=True)  # finds the sender of a push
     # Secrets, Fernet-encrypted with HES_DATA_KEY; never returned by the API nor logged.
     dlms_password_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     dlms_authentication_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
