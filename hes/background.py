@@ -21,6 +21,7 @@ from hes.runtime import Runtime
 from hes.services import alerts
 from hes.services.alert_catalogue import RuleLimits
 from hes.services.alert_rules import AlertRules
+from hes.services.consumption_rollup import ConsumptionRollups
 from hes.services.meter_status import MeterStatusMonitor, StatusDefaults
 from hes.services.retention import RetentionPolicy
 
@@ -30,7 +31,7 @@ ALERT_CLEANUP_AT = time(2, 45)  # after retention (02:30 by default), off-peak
 
 
 class BackgroundServices:
-    """Socket.IO hub, alert rules, status check and other jobs, MQTT: what runs besides the HTTP API."""
+    """Socket.IO hub, alert rules, consumption rollups, status check and other jobs, MQTT: what runs besides the API."""
 
     def __init__(self, runtime: Runtime, server: socketio.AsyncServer) -> None:
         self.runtime = runtime
@@ -38,6 +39,7 @@ class BackgroundServices:
         self.scheduler = Scheduler(runtime.engine, runtime.sessions, runtime.settings, self._jobs(runtime.settings))
         self.hub: RealtimeHub | None = None
         self.rules: AlertRules | None = None
+        self.rollups: ConsumptionRollups | None = None
         self.status: MeterStatusMonitor | None = None
         self.mqtt: MqttChannel | None = None
 
@@ -48,6 +50,9 @@ class BackgroundServices:
         ingestor.subscribe(self.hub)
         self.rules = AlertRules(runtime.sessions, self.hub, rule_limits(runtime.settings))
         ingestor.subscribe(self.rules)
+        self.rollups = ConsumptionRollups(runtime.sessions)
+        ingestor.subscribe(self.rollups)
+        self.rollups.start()
         self.status = MeterStatusMonitor(
             runtime.sessions, status_defaults(runtime.settings), on_changes=self.hub.status_changed
         )
@@ -62,6 +67,10 @@ class BackgroundServices:
         if self.mqtt is not None:
             await self.mqtt.stop()
         await self.scheduler.stop()
+        if self.rollups is not None:
+            await self.runtime.ingestor.close()  # drain first, so the last batches are rolled up too
+            await self.rollups.close()
+            self.runtime.ingestor.unsubscribe(self.rollups)
         if self.rules is not None:
             self.runtime.ingestor.unsubscribe(self.rules)
         if self.hub is not None:

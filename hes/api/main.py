@@ -13,7 +13,9 @@ from hes.api.routes import (
     areas,
     audit,
     auth,
+    consumption,
     customers,
+    dashboard,
     events,
     health,
     imports,
@@ -21,6 +23,7 @@ from hes.api.routes import (
     meters,
     obis,
     readings,
+    reports,
     sims,
     stats,
     users,
@@ -28,7 +31,7 @@ from hes.api.routes import (
 
 api_router = APIRouter(dependencies=[Depends(refuse_nul_in_query)])
 _ROUTERS = [health, auth, areas, users, audit, imports, meters, customers, sims, readings, ingestion, obis, stats]
-_ROUTERS += [events, alerts]
+_ROUTERS += [events, alerts, consumption, dashboard, reports]
 for module in _ROUTERS:
     api_router.include_router(module.router)
 

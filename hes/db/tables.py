@@ -395,3 +395,42 @@ __all__ = [
     "User",
     "UserArea",
 ]
+
+
+class ConsumptionHour(Base):
+    """A meter's energy register over one hour, readings in (hour, hour + 1 h]: its advance since the reading before.
+
+    Rebuilt from the readings, never summed into: the same readings always give the same row, so repeated or
+    late batches cannot count twice. `delta` is in the register's unit (obis_codes.unit).
+    """
+
+    __tablename__ = "consumption_hourly"
+    __table_args__ = (Index("ix_consumption_hourly_hour", "hour"),)
+
+    # No foreign keys, as for readings: meters with data are decommissioned, never deleted.
+    meter_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    obis_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    first_value: Mapped[float] = mapped_column(Double)
+    last_value: Mapped[float] = mapped_column(Double)
+    delta: Mapped[float] = mapped_column(Double)
+    samples: Mapped[int] = mapped_column(Integer)
+    resets: Mapped[int] = mapped_column(SmallInteger)
+    rollovers: Mapped[int] = mapped_column(SmallInteger)
+    complete: Mapped[bool] = mapped_column(Boolean)
+
+
+class ConsumptionDay(Base):
+    """A meter's energy register over one UTC day: the sum of its hours, so months and areas read few rows."""
+
+    __tablename__ = "consumption_daily"
+    __table_args__ = (Index("ix_consumption_daily_day", "day"),)
+
+    meter_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    obis_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    delta: Mapped[float] = mapped_column(Double)
+    hours: Mapped[int] = mapped_column(SmallInteger)
+    resets: Mapped[int] = mapped_column(SmallInteger)
+    rollovers: Mapped[int] = mapped_column(SmallInteger)
+    complete: Mapped[bool] = mapped_column(Boolean)
