@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await readings.ensure_partitions_at_startup(runtime.sessions)
         background = BackgroundServices(runtime, socketio_server)
         app.state.background = background
+        app.state.connectivity = background.connectivity
         await background.start()
         logger.info("HES Core %s started (%s)", __version__, runtime.engine.dialect.name)
         try:

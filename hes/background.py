@@ -1,7 +1,8 @@
 """The long-running services of one HES process, started after its Runtime and stopped before it closes.
 
-Real-time fan-out, alert rules, the periodic jobs (run once across instances) and the MQTT channel all hang off
-the one ingest path (`runtime.ingestor`); this module only puts them together, in order.
+Meter connectivity (DLMS sessions, polling, the dial-in/push port), the MQTT channel, real-time fan-out, alert
+rules, consumption rollups and the periodic jobs (run once across instances) all meet at the one ingest path
+(`runtime.ingestor`); this module only puts them together, in order.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from datetime import time, timedelta
 import socketio  # type: ignore[import-untyped]
 
 from hes.config import Settings
+from hes.connectivity.dial_in import DialInServer, DialInSettings
 from hes.connectivity.mqtt import IngestorSink, MqttChannel, MqttSettings
+from hes.connectivity.push_receiver import PushReceiver
+from hes.connectivity.service import Connectivity
 from hes.db.enums import ConnectionMode
 from hes.jobs import Job, JobContext, Scheduler, standard_jobs
 from hes.realtime import start_realtime, stop_realtime
@@ -31,12 +35,21 @@ ALERT_CLEANUP_AT = time(2, 45)  # after retention (02:30 by default), off-peak
 
 
 class BackgroundServices:
-    """Socket.IO hub, alert rules, consumption rollups, status check and other jobs, MQTT: what runs besides the API."""
+    """Meter connectivity (sessions, polling, dial-in, push), MQTT, Socket.IO hub, alert rules, rollups, jobs."""
 
     def __init__(self, runtime: Runtime, server: socketio.AsyncServer) -> None:
         self.runtime = runtime
         self.server = server
-        self.scheduler = Scheduler(runtime.engine, runtime.sessions, runtime.settings, self._jobs(runtime.settings))
+        self.connectivity = Connectivity.from_runtime(runtime)
+        receiver = PushReceiver(
+            runtime.sessions, runtime.ingestor, runtime.secret_box, cache_seconds=runtime.settings.meter_cache_seconds
+        )
+        self.inbound = DialInServer(
+            DialInSettings.from_settings(runtime.settings, self.connectivity.settings.timeouts), receiver
+        )
+        self.connectivity.dial_in = self.inbound.registry
+        jobs = [*self._jobs(runtime.settings), *self.connectivity.periodic_jobs()]
+        self.scheduler = Scheduler(runtime.engine, runtime.sessions, runtime.settings, jobs)
         self.hub: RealtimeHub | None = None
         self.rules: AlertRules | None = None
         self.rollups: ConsumptionRollups | None = None
@@ -56,6 +69,8 @@ class BackgroundServices:
         self.status = MeterStatusMonitor(
             runtime.sessions, status_defaults(runtime.settings), on_changes=self.hub.status_changed
         )
+        await self.connectivity.start()
+        await self.inbound.start()
         if runtime.settings.jobs_enabled:
             await self.scheduler.start()
         self.mqtt = _mqtt_channel(runtime)
@@ -67,6 +82,8 @@ class BackgroundServices:
         if self.mqtt is not None:
             await self.mqtt.stop()
         await self.scheduler.stop()
+        await self.inbound.close()
+        await self.connectivity.stop()
         if self.rollups is not None:
             await self.runtime.ingestor.close()  # drain first, so the last batches are rolled up too
             await self.rollups.close()

@@ -92,6 +92,26 @@ class Settings(BaseSettings):
     )
     dial_in_identify_silent: bool = Field(default=True, alias="HES_DIAL_IN_IDENTIFY_SILENT")
     dial_in_handover_timeout_seconds: float = Field(default=10.0, alias="HES_DIAL_IN_HANDOVER_TIMEOUT_SECONDS", gt=0)
+    # Meter sessions (DLMS) and collection
+    dlms_max_sessions: int = Field(default=1000, alias="HES_DLMS_MAX_SESSIONS", ge=1)
+    dlms_max_sessions_per_target: int = Field(default=4, alias="HES_DLMS_MAX_SESSIONS_PER_TARGET", ge=1)
+    dlms_connections_per_second: float = Field(default=30.0, alias="HES_DLMS_CONNECTIONS_PER_SECOND", gt=0)
+    dlms_connection_burst: int = Field(default=30, alias="HES_DLMS_CONNECTION_BURST", ge=1)
+    dlms_connect_timeout_seconds: float = Field(default=10.0, alias="HES_DLMS_CONNECT_TIMEOUT_SECONDS", gt=0)
+    dlms_response_timeout_seconds: float = Field(default=30.0, alias="HES_DLMS_RESPONSE_TIMEOUT_SECONDS", gt=0)
+    dlms_release_timeout_seconds: float = Field(default=5.0, alias="HES_DLMS_RELEASE_TIMEOUT_SECONDS", gt=0)
+    dlms_retries: int = Field(default=2, alias="HES_DLMS_RETRIES", ge=0, le=10)
+    dlms_backoff_seconds: float = Field(default=10.0, alias="HES_DLMS_BACKOFF_SECONDS", gt=0)
+    dlms_backoff_max_seconds: float = Field(default=600.0, alias="HES_DLMS_BACKOFF_MAX_SECONDS", gt=0)
+    dlms_read_timeout_seconds: float = Field(default=60.0, alias="HES_DLMS_READ_TIMEOUT_SECONDS", gt=0)
+    dlms_clock_drift_seconds: float = Field(default=60.0, alias="HES_DLMS_CLOCK_DRIFT_SECONDS", gt=0)
+    dlms_client_system_title: str = Field(
+        default="4845533030303031", alias="HES_DLMS_CLIENT_SYSTEM_TITLE", pattern=r"^[0-9A-Fa-f]{16}$"
+    )
+    profile_gap_days: int = Field(default=7, alias="HES_PROFILE_GAP_DAYS", ge=1, le=90)
+    profile_gap_max_intervals: int = Field(default=192, alias="HES_PROFILE_GAP_MAX_INTERVALS", ge=1)
+    poll_tick_seconds: float = Field(default=60.0, alias="HES_POLL_TICK_SECONDS", ge=10)
+    poll_schedules: str = Field(default="", alias="HES_POLL_SCHEDULES")
 
     @field_validator("jwt_secret", "data_key")
     @classmethod

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hes.connectivity.errors import ConnectivityUnavailable, MeterNotAnswering, MeterRefused
 from hes.errors import (
     AuthenticationFailed,
     Conflict,
@@ -29,6 +30,9 @@ _STATUS_BY_ERROR: dict[type[HESError], int] = {
     AuthenticationFailed: 401,
     PermissionDenied: 403,
     TooManyRequests: 429,
+    MeterRefused: 502,
+    ConnectivityUnavailable: 503,
+    MeterNotAnswering: 504,
 }
 
 

@@ -20,6 +20,7 @@ from hes.api.routes import (
     health,
     imports,
     ingestion,
+    meter_reads,
     meters,
     obis,
     readings,
@@ -31,7 +32,7 @@ from hes.api.routes import (
 
 api_router = APIRouter(dependencies=[Depends(refuse_nul_in_query)])
 _ROUTERS = [health, auth, areas, users, audit, imports, meters, customers, sims, readings, ingestion, obis, stats]
-_ROUTERS += [events, alerts, consumption, dashboard, reports]
+_ROUTERS += [events, alerts, consumption, dashboard, reports, meter_reads]
 for module in _ROUTERS:
     api_router.include_router(module.router)
 
