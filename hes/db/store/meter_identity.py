@@ -7,13 +7,11 @@ secrets still sealed, so the dispatcher can turn it into a MeterTarget and a Met
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hes.db.store.meter_links import MeterLinkRow
-from hes.db.tables import Meter, SimCard
+from hes.db.store.meter_links import MeterLinkRow, link_query
+from hes.db.tables import Meter
 
 __all__ = ["by_numbers", "by_system_title"]
 
@@ -23,7 +21,7 @@ _MAX_NUMBERS = 1_000
 
 async def by_system_title(session: AsyncSession, system_title: bytes) -> MeterLinkRow | None:
     """The meter whose system title is `system_title` (8 octets), or None (also when two meters share it)."""
-    rows = await session.execute(_select().where(Meter.dlms_system_title == system_title.hex().upper()).limit(2))
+    rows = await session.execute(link_query().where(Meter.dlms_system_title == system_title.hex().upper()).limit(2))
     found = [MeterLinkRow(*row) for row in rows.tuples()]
     # Two meters with one title cannot be told apart by it: neither is taken (the caller refuses the push).
     return found[0] if len(found) == 1 else None
@@ -34,29 +32,5 @@ async def by_numbers(session: AsyncSession, numbers: Collection[str]) -> list[Me
     wanted = list(dict.fromkeys(numbers))[:_MAX_NUMBERS]
     if not wanted:
         return []
-    rows = await session.execute(_select().where(Meter.meter_number.in_(wanted)))
+    rows = await session.execute(link_query().where(Meter.meter_number.in_(wanted)))
     return [MeterLinkRow(*row) for row in rows.tuples()]
-
-
-def _select() -> Select[Any]:
-    # The columns of MeterLinkRow, in its field order.
-    return select(
-        Meter.id,
-        Meter.meter_number,
-        Meter.brand,
-        Meter.area_id,
-        Meter.status,
-        Meter.connection_mode,
-        Meter.ip_address,
-        Meter.port,
-        SimCard.ip_address,
-        Meter.dlms_transport,
-        Meter.dlms_client_address,
-        Meter.dlms_server_address,
-        Meter.dlms_physical_address,
-        Meter.dlms_authentication,
-        Meter.dlms_password_enc,
-        Meter.dlms_authentication_key_enc,
-        Meter.dlms_block_cipher_key_enc,
-        Meter.dlms_invocation_counter,
-    ).outerjoin(SimCard, SimCard.id == Meter.sim_card_id)

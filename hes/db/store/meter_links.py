@@ -92,7 +92,7 @@ async def link_rows(session: AsyncSession, meter_ids: Collection[int]) -> list[M
     """The records of these meters with their SIM's address (ids no meter has are left out)."""
     rows: list[MeterLinkRow] = []
     for chunk in _chunks(sorted(set(meter_ids))):
-        found = await session.execute(_link_query().where(Meter.id.in_(chunk)))
+        found = await session.execute(link_query().where(Meter.id.in_(chunk)))
         rows += [MeterLinkRow(*row) for row in found.tuples()]
     return rows
 
@@ -201,7 +201,8 @@ async def last_meter_events(session: AsyncSession, meter_ids: Collection[int], s
     return found
 
 
-def _link_query() -> Any:
+def link_query() -> Any:
+    """SELECT of the columns of MeterLinkRow, in its field order (meters joined to their SIM card)."""
     return select(
         Meter.id,
         Meter.meter_number,
