@@ -23,6 +23,10 @@ def make_engine(database_url: str) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # A write transaction takes the write lock when it begins (BEGIN IMMEDIATE, waiting up to busy_timeout). The
+    # default deferred BEGIN takes it at the first write, and if another connection committed since this one
+    # read, SQLite fails at once ("database is locked") instead of waiting: ingest batches were refused so.
+    dbapi_connection.isolation_level = "IMMEDIATE"
     cursor = dbapi_connection.cursor()
     # WAL lets readers work during an import; NORMAL is durable across process crashes in WAL mode.
     cursor.execute("PRAGMA journal_mode=WAL")

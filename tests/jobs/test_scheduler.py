@@ -52,9 +52,9 @@ class Recorder:
 @pytest.fixture
 async def second_instance(runtime: Runtime) -> AsyncIterator[Runtime]:
     """Another process's view of the same database: its own engine and connection pool."""
-    engine = make_engine(runtime.settings.resolved_database_url)
-    yield Runtime(runtime.settings, engine, make_session_factory(engine), runtime.secret_box, runtime.login_limiter)
-    await engine.dispose()
+    other = Runtime.from_settings(runtime.settings)
+    yield other
+    await other.close()
 
 
 def _scheduler(runtime: Runtime, *jobs: Job) -> Scheduler:
