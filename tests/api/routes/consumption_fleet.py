@@ -96,8 +96,7 @@ async def build_fleet(runtime: Runtime) -> Fleet:
         await _register(runtime, fleet.rg2, IMPORT, 500.0, skip_hour=GAP_START)
         await _register(runtime, fleet.ea1, IMPORT, 100.0)
         async with asyncio.timeout(10):
-            while runtime.ingestor.queued:  # senders hear back before listeners do
-                await asyncio.sleep(0.005)
+            await runtime.ingestor.settled()
         await listener.flush()
     finally:
         runtime.ingestor.unsubscribe(listener)

@@ -86,8 +86,7 @@ async def _last_hour(runtime: Runtime, fleet: Fleet, now: datetime) -> None:
     try:
         await runtime.ingestor.submit(readings)
         async with asyncio.timeout(10):
-            while runtime.ingestor.queued:
-                await asyncio.sleep(0.005)
+            await runtime.ingestor.settled()
         await listener.flush()
     finally:
         runtime.ingestor.unsubscribe(listener)

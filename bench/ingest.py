@@ -1,0 +1,301 @@
+"""Ingest throughput on PostgreSQL with >= 20 M readings already stored, next to the same-run COPY-stage ceiling.
+
+Run:  .venv/bin/python bench/ingest.py [--preload 20000000] [--meters 10000] [--sections http]
+                                       [--connections 256 64] [--http-readings 1500000]
+
+Creates a scratch database on postgresql://postgres@127.0.0.1:5432 (HES_BENCH_POSTGRES_DSN overrides),
+migrates it, registers `--meters` meters under 10 concentrators (one gateway device token each), preloads
+`--preload` readings with COPY (4 OBIS codes, quarter-hourly, time-major as a fleet reports), VACUUMs, then:
+
+  ceiling   rows/s through `write_readings`' COPY + staging path (100,000-row batches, one commit each) on
+            fresh keys, measured again right before each figure, which is printed next to it with the ratio;
+  sections  each adds its own figures (`--sections`, in order):
+            http      the ingest path in-process (Ingestor.submit, no HTTP, no listeners), then
+                      POST /api/meters/data-ingestion, batches of 100 and 1,000 readings over `--connections`
+                      keep-alive connections (aiohttp; more for small batches, so that as many readings are
+                      in flight), first against the ingest endpoint alone (the app without its background
+                      services), then against a real `hes serve` (uvicorn, one worker) with its listeners
+                      (real-time fan-out, alert rules, consumption rollups). Each run prints CPU seconds of
+                      server, client and PostgreSQL (the backends of the bench database, plus the shared WAL
+                      writer, checkpointer and background writer);
+            (mqtt and socketio are added with those transports: one async function each in SECTIONS);
+  storage   bytes per stored reading: pg_total_relation_size over the partitions of `readings` / rows.
+
+The database is dropped at the end. Figures, not assertions. Targets (issue 5): >= 150,000 readings/s over
+HTTP and >= 0.7 x the ceiling; <= 100 bytes per reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import insert, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hes.db.engine import make_engine, make_session_factory
+from hes.db.enums import MeterStatus, Role
+from hes.db.migrate import upgrade
+from hes.db.store import obis_codes, partitions
+from hes.db.store import readings as store
+from hes.db.store.readings import ReadingRow
+from hes.db.tables import Meter
+from hes.obis import ObisCode
+from hes.services import device_tokens
+from hes.services.principal import Principal
+
+# Sections import their shared pieces from `ingest`: run as a script, that is this very module.
+sys.modules.setdefault("ingest", sys.modules[__name__])
+
+ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+START = datetime(2025, 3, 1, tzinfo=UTC)
+STEP = timedelta(minutes=15)
+CODES = ("1-0:1.8.0.255", "1-0:2.8.0.255", "1-0:32.7.0.255", "1-0:31.7.0.255")
+GATEWAYS = 10
+CEILING_BATCH = 100_000
+# Room for HOT updates: every batch rewrites each meter's last-seen mark and each (meter, code)'s latest value.
+# Without free space in their pages every such update also inserts into every index of the table (measured
+# here: 2-3x the cost of the readings insert itself). Proposed as migration 0003; set here until it lands.
+FILLFACTORS = {"meters": 70, "latest_readings": 50}
+INSTALLED = MeterStatus.INSTALLED
+_ADMIN = Principal(user_id=0, username="bench", role=Role.ADMIN)
+
+
+@dataclass
+class Bench:
+    """The scratch database, its fleet, the time cursor handing out fresh timestamps, and the figures so far."""
+
+    dsn: str
+    url: str
+    meter_numbers: list[str]
+    meter_ids: list[int]
+    gateway_tokens: list[str]  # one per concentrator; meter i belongs to concentrator i % GATEWAYS
+    obis_ids: dict[str, int]
+    next_step: int = 0
+    ceiling: float = 0.0  # the latest measurement; every figure is compared with the one just before it
+    ceilings: list[float] = field(default_factory=list)
+    figures: list[tuple[str, str, float | None, float | None]] = field(default_factory=list)
+
+    def take_steps(self, count: int) -> int:
+        """The first of `count` quarter-hours no reading has used yet."""
+        first = self.next_step
+        self.next_step += count
+        return first
+
+    def report(self, label: str, value: float, unit: str = "readings/s", *, ratio: bool = True) -> None:
+        """Print a figure next to the ceiling and keep it for the summary."""
+        shown = f"{value:,.0f} {unit}"
+        if ratio and self.ceiling:
+            print(
+                f"  {label:44} {shown:>22}   ceiling {self.ceiling:>10,.0f} rows/s   ratio {value / self.ceiling:.2f}"
+            )
+            self.figures.append((label, shown, self.ceiling, value / self.ceiling))
+        else:
+            print(f"  {label:44} {shown:>22}")
+            self.figures.append((label, shown, None, None))
+
+
+Section = Callable[[Bench, argparse.Namespace], Awaitable[None]]
+
+
+async def admin(statement: str) -> None:
+    """Run one statement on the maintenance database."""
+    connection = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def prepare(url: str, dsn: str, meters: int) -> Bench:
+    """Partitions, OBIS codes, meters under GATEWAYS concentrators and a gateway token for each."""
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    try:
+        async with sessions() as session:
+            for table, fillfactor in FILLFACTORS.items():
+                await session.execute(text(f"ALTER TABLE {table} SET (fillfactor = {fillfactor})"))
+            await partitions.ensure_monthly_partitions(session, START, months_back=0, months_ahead=1)
+            ids = await obis_codes.get_or_create_ids(session, [ObisCode.parse(code) for code in CODES])
+            numbers = [f"BM-{index:07d}" for index in range(meters)]
+            rows = [
+                {
+                    "meter_number": number,
+                    "concentrator_id": f"GW-{index % GATEWAYS:02d}",
+                    "status": MeterStatus.INSTALLED,
+                }
+                for index, number in enumerate(numbers)
+            ]
+            result = await session.execute(insert(Meter).returning(Meter.id, sort_by_parameter_order=True), rows)
+            meter_ids = list(result.scalars())
+            await session.commit()
+        tokens = []
+        for gateway in range(GATEWAYS):
+            async with sessions() as session:
+                issued = await device_tokens.issue(
+                    session, _ADMIN, meter_ids[gateway], device_tokens.DeviceTokenScope.CONCENTRATOR,
+                    device_tokens.DeviceTokenCache(0),
+                )  # fmt: skip
+            tokens.append(issued.token)
+    finally:
+        await engine.dispose()
+    obis = {code: ids[ObisCode.parse(code)] for code in CODES}
+    return Bench(dsn, url, numbers, meter_ids, tokens, obis)
+
+
+def value_of(meter: int, code: int, step: int) -> float:
+    """A plausible value: registers rise, instantaneous values wander a little."""
+    if code < 2:
+        return round(1_000.0 + meter % 977 + step * 0.25, 3)
+    return round((231.0 if code == 2 else 4.0) + (meter * 7 + step) % 13 / 10, 2)
+
+
+async def preload(bench: Bench, count: int) -> None:
+    """`count` readings into `readings` with COPY, time-major, then VACUUM ANALYZE; prints how long."""
+    per_step = len(bench.meter_ids) * len(CODES)
+    steps = -(-count // per_step)
+    first = bench.take_steps(steps)
+    obis = list(bench.obis_ids.values())
+
+    def records() -> object:
+        for step in range(first, first + steps):
+            ts = START + step * STEP
+            for meter_id in bench.meter_ids:
+                for code, obis_id in enumerate(obis):
+                    yield (meter_id, obis_id, ts, value_of(meter_id, code, step), 0, 0)
+
+    connection = await asyncpg.connect(bench.dsn)
+    try:
+        began = time.perf_counter()
+        await connection.copy_records_to_table(
+            "readings", records=records(), columns=("meter_id", "obis_id", "ts", "value", "quality", "source")
+        )  # type: ignore[arg-type]
+        copied = time.perf_counter() - began
+        print(
+            f"preload: {steps * per_step:,} readings with COPY in {copied:.1f} s ({steps * per_step / copied:,.0f}/s)"
+        )
+        began = time.perf_counter()
+        await connection.execute("VACUUM ANALYZE readings")
+        print(f"preload: VACUUM ANALYZE in {time.perf_counter() - began:.1f} s")
+    finally:
+        await connection.close()
+
+
+async def copy_ceiling(bench: Bench, rows_wanted: int = 1_000_000) -> None:
+    """Rows/s through `write_readings`' COPY + staging path on fresh keys (rows built before timing).
+
+    Measured again right before each figure (`Bench.report` divides by the latest): the table grows by
+    millions of rows during the run, and other work on the machine comes and goes.
+    """
+    per_step = len(bench.meter_ids) * len(CODES)
+    steps = max(1, rows_wanted // per_step)
+    first = bench.take_steps(steps)
+    obis = list(bench.obis_ids.values())
+    rows = [
+        ReadingRow(meter_id, obis_id, START + step * STEP, value_of(meter_id, code, step))
+        for step in range(first, first + steps)
+        for meter_id in bench.meter_ids
+        for code, obis_id in enumerate(obis)
+    ]
+    engine = make_engine(bench.url)
+    sessions = make_session_factory(engine)
+    try:
+        began = time.perf_counter()
+        stored = 0
+        for offset in range(0, len(rows), CEILING_BATCH):
+            async with sessions() as session:
+                stored += await store.write_readings(session, rows[offset : offset + CEILING_BATCH])
+                await session.commit()
+        bench.ceiling = stored / (time.perf_counter() - began)
+    finally:
+        await engine.dispose()
+    print(f"  COPY-stage ceiling: {stored:,} rows through write_readings in {CEILING_BATCH:,}-row batches: "
+          f"{bench.ceiling:,.0f} rows/s")  # fmt: skip
+    bench.ceilings.append(bench.ceiling)
+
+
+async def storage(bench: Bench) -> None:
+    """Bytes per stored reading, over every partition of `readings`, after VACUUM ANALYZE."""
+    connection = await asyncpg.connect(bench.dsn)
+    try:
+        await connection.execute("VACUUM ANALYZE readings")
+        total = await connection.fetchval(
+            "SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'readings'::regclass"
+        )
+        rows = await connection.fetchval("SELECT count(*) FROM readings")
+    finally:
+        await connection.close()
+    print(f"storage: {rows:,} readings in {total / 2**20:,.0f} MiB (heap + indexes, every partition)")
+    bench.report("bytes per stored reading", total / rows, "bytes", ratio=False)
+
+
+async def run(bench_args: argparse.Namespace, url: str, dsn: str) -> None:
+    """Every measurement, printed as it completes, then the summary."""
+    from ingest_http import section as http_section  # the HTTP section lives next to this file
+
+    sections: dict[str, Section] = {"http": http_section}
+    if bench_args.batch_readings:
+        os.environ["HES_INGEST_BATCH_READINGS"] = str(bench_args.batch_readings)  # the server's, via its env
+    bench = await prepare(url, dsn, bench_args.meters)
+    print(f"fillfactor (HOT updates): {', '.join(f'{table} {value}' for table, value in FILLFACTORS.items())}")
+    await preload(bench, bench_args.preload)
+    for name in bench_args.sections:
+        print(f"\n[{name}]")
+        await sections[name](bench, bench_args)
+    print("\n[storage]")
+    await storage(bench)
+    print("\nsummary (ratio = figure / the COPY-stage ceiling measured just before it, same run)")
+    print(
+        f"  {'COPY-stage ceiling, each measurement':44} " + ", ".join(f"{c:,.0f}" for c in bench.ceilings) + " rows/s"
+    )
+    for label, shown, ceiling, ratio in bench.figures:
+        compared = f"   ceiling {ceiling:>10,.0f}   ratio {ratio:.2f}" if ceiling and ratio is not None else ""
+        print(f"  {label:44} {shown:>22}{compared}")
+
+
+def main() -> None:
+    """Parse arguments, create the scratch database, measure, drop it."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preload", type=int, default=20_000_000, help="readings stored before measuring")
+    parser.add_argument("--meters", type=int, default=10_000)
+    parser.add_argument("--sections", nargs="*", default=["http"], help="which sections to run, in order")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        nargs=2,
+        default=[256, 64],
+        metavar=("FOR_100", "FOR_1000"),
+        help="HTTP client connections (devices sending at once) for batches of 100 and of 1,000",
+    )
+    parser.add_argument("--http-readings", type=int, default=1_500_000, help="readings per HTTP batch size")
+    parser.add_argument("--py-spy", help="path of py-spy: record the server's stacks during each HTTP run")
+    parser.add_argument("--batch-readings", type=int, help="HES_INGEST_BATCH_READINGS for the server and in-process")
+    args = parser.parse_args()
+
+    name = f"hes_bench_ingest_{os.getpid()}_{secrets.token_hex(3)}"
+    base = ADMIN_DSN.rsplit("/", 1)[0]
+    dsn = f"{base}/{name}"
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade(url)
+        with tempfile.TemporaryDirectory(prefix="hes-bench-ingest-") as var_dir:
+            args.var_dir = var_dir
+            asyncio.run(run(args, url, dsn))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
