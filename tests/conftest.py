@@ -112,7 +112,9 @@ async def _empty_tables(runtime: Runtime) -> None:
 async def app(settings: Settings, runtime: Runtime) -> AsyncIterator[FastAPI]:
     """The HES Core app with its lifespan running."""
     application = create_app(settings)
-    async with LifespanManager(application):
+    # Shutdown ends meter sessions with a release and drains ingest: on a loaded machine that can pass
+    # asgi-lifespan's 5 s default, and a test that ran fine would then fail in its teardown.
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=60):
         yield application
 
 

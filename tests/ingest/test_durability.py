@@ -203,7 +203,7 @@ async def proxied(postgresql: Runtime, settings: Settings) -> AsyncIterator[tupl
     application = create_app(through_proxy)
     transport = httpx.ASGITransport(app=application)
     async with (
-        LifespanManager(application),
+        LifespanManager(application, startup_timeout=30, shutdown_timeout=60),
         httpx.AsyncClient(transport=transport, base_url="http://hes.test") as client,
     ):
         yield client, proxy

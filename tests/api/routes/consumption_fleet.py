@@ -64,7 +64,7 @@ async def app_with(settings: Settings, *routers: tuple[str, APIRouter]) -> Async
             application.url_path_for(route_name)
         except NoMatchFound:
             application.include_router(router)
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=60):
         yield application
 
 

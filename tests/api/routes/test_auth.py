@@ -44,7 +44,7 @@ async def limited_client(settings: Settings, runtime: Runtime) -> AsyncIterator[
     strict = settings.model_copy(update={"login_rate_limit": "3/minute"})
     application = create_app(strict)
     async with (
-        LifespanManager(application),
+        LifespanManager(application, startup_timeout=30, shutdown_timeout=60),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://hes.test") as http,
     ):
         yield http

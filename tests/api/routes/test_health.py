@@ -20,7 +20,7 @@ async def client_without_database(settings: Settings) -> AsyncIterator[AsyncClie
     )
     application = create_app(down)
     async with (
-        LifespanManager(application),
+        LifespanManager(application, startup_timeout=30, shutdown_timeout=60),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://hes.test") as http,
     ):
         yield http

@@ -169,7 +169,10 @@ async def small_client(settings: Settings, runtime: Runtime) -> AsyncIterator[As
     """A client of an app that takes bodies of at most 2,000 bytes."""
     application = create_app(settings.model_copy(update={"ingest_max_body_bytes": 2_000}))
     transport = ASGITransport(app=application)
-    async with LifespanManager(application), AsyncClient(transport=transport, base_url="http://hes.test") as http:
+    async with (
+        LifespanManager(application, startup_timeout=30, shutdown_timeout=60),
+        AsyncClient(transport=transport, base_url="http://hes.test") as http,
+    ):
         yield http
 
 
