@@ -31,8 +31,11 @@ from hes.api.routes import (
 )
 
 api_router = APIRouter(dependencies=[Depends(refuse_nul_in_query)])
-_ROUTERS = [health, auth, areas, users, audit, imports, meters, customers, sims, readings, ingestion, obis, stats]
-_ROUTERS += [events, alerts, consumption, dashboard, reports, meter_reads]
+# The order is the OpenAPI document's order: platform, records, meter data, then monitoring and reports.
+_ROUTERS = (
+    *(health, auth, areas, users, audit, imports, meters, customers, sims),
+    *(readings, ingestion, meter_reads, obis, stats, events, alerts, consumption, dashboard, reports),
+)
 for module in _ROUTERS:
     api_router.include_router(module.router)
 
