@@ -8,10 +8,12 @@ commits.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -27,6 +29,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     tuple_,
     values,
 )
@@ -62,6 +65,11 @@ _DAY_KEYS: KeySpec = (
 )
 # Days are UTC days, as every time on the wire.
 HOURS_PER_DAY = 24
+_LOCK_ROLLUPS = text("SELECT pg_advisory_xact_lock(:key)")
+# A stable signed 64-bit key, named like the job locks (hes.jobs) so the two never meet.
+_ROLLUP_LOCK_KEY = int.from_bytes(
+    hashlib.blake2b(b"hes.consumption_rollups", digest_size=8).digest(), "big", signed=True
+)
 _HOUR_COLUMNS = tuple(column.name for column in _HOURS.columns)
 _DAY_COLUMNS = tuple(column.name for column in _DAYS.columns)
 
@@ -143,23 +151,17 @@ def _range_keys(session: AsyncSession, ranges: Sequence[SeriesRange], offset: in
     return _key_table(session, _RANGE_KEYS, rows)
 
 
-async def lock_series(session: AsyncSession, series: Sequence[tuple[int, int]]) -> None:
-    """Lock the series' latest_readings rows (PostgreSQL), in key order, until the transaction ends.
+async def lock_rollups(session: AsyncSession) -> None:
+    """Make this transaction the only rollup rebuild running (PostgreSQL) until it ends.
 
     Two rebuilds of one series (two HES instances, or a backfill next to the listener) then run one after the
     other, and the second reads every reading the first committed: a rebuild from an older snapshot can never
-    land last. The ingest writer locks the same rows in the same order, so neither deadlocks the other.
+    land last. An advisory lock, not row locks: ingest writers never wait for a rebuild. (Locking each series'
+    latest_readings row did that: every batch touching a series being rebuilt waited for the whole rebuild
+    transaction.) One lock for every series keeps the lock table small; SQLite has one writer anyway.
     """
-    if not _postgresql(session) or not series:
-        return
-    for _, part in _parts(session, sorted(set(series))):
-        keys = _key_table(session, _SERIES_KEYS, part)
-        await session.execute(
-            select(LatestReading.meter_id)
-            .join(keys, and_(LatestReading.meter_id == keys.c.meter_id, LatestReading.obis_id == keys.c.obis_id))
-            .order_by(LatestReading.meter_id, LatestReading.obis_id)
-            .with_for_update(of=LatestReading)
-        )
+    if _postgresql(session):
+        await session.execute(_LOCK_ROLLUPS, {"key": _ROLLUP_LOCK_KEY})
 
 
 async def anchors(session: AsyncSession, ranges: Sequence[SeriesRange]) -> dict[int, tuple[datetime, float]]:
@@ -342,12 +344,23 @@ async def _upsert(
     if not records:
         return
     names = _HOUR_COLUMNS if table is _HOURS else _DAY_COLUMNS
-    rows: list[dict[str, Any]] = [{name: getattr(record, name) for name in names} for record in records]
-    insert = postgresql_insert(table) if _postgresql(session) else sqlite_insert(table)
-    statement = insert.on_conflict_do_update(
-        index_elements=key, set_={name: insert.excluded[name] for name in rows[0] if name not in key}
+    row_of = attrgetter(*names)
+    if _postgresql(session):
+        # One statement over one array per column (see `_key_table`): a fraction of an executemany's cost.
+        spec = tuple((name, table.c[name].type) for name in names)
+        rows = _key_table(session, spec, [row_of(record) for record in records])
+        from_arrays = postgresql_insert(table).from_select(names, select(*(rows.c[name] for name in names)))
+        await session.execute(_replacing(from_arrays, key, names))
+        return
+    params = [dict(zip(names, row_of(record), strict=True)) for record in records]
+    await session.execute(_replacing(sqlite_insert(table), key, names), params)
+
+
+def _replacing(insert: Any, key: list[str], names: Sequence[str]) -> Any:
+    """`insert` replacing the non-key columns of the row it meets (PostgreSQL and SQLite spell it alike)."""
+    return insert.on_conflict_do_update(
+        index_elements=key, set_={name: insert.excluded[name] for name in names if name not in key}
     )
-    await session.execute(statement, rows)
 
 
 def _hour_key(record: HourRecord) -> tuple[int, int, datetime]:

@@ -1,4 +1,4 @@
-"""SQL of the rollup rebuild: neighbouring hour rows, readings per range, day sums, deletes, series locks."""
+"""SQL of the rollup rebuild: neighbouring hour rows, readings per range, day sums, deletes, the rebuild lock."""
 
 from __future__ import annotations
 
@@ -57,5 +57,5 @@ async def test_rows_are_replaced_and_days_summed_from_their_hours(runtime: Runti
 async def test_series_ends_and_locks(runtime: Runtime) -> None:
     async with runtime.sessions() as session:
         await store.upsert_hours(session, [_hour(7, 0, 100.0)])
-        await store.lock_series(session, [(7, 1), (8, 1)])  # rows that do not exist lock nothing
+        await store.lock_rollups(session)
         assert await store.series_ends(session, [1]) == []  # no latest_readings rows: nothing to compare
