@@ -34,8 +34,7 @@ from hes.connectivity.read_values import number, profile_events, profile_reading
 from hes.db.enums import EventCategory, ReadingQuality, ReadingSource, Severity
 from hes.ingest.errors import IngestClosed, IngestOverloaded, IngestUnavailable
 from hes.ingest.ingestor import Ingestor
-from hes.ingest.normalise import columns_of
-from hes.ingest.records import IncomingEvent, IngestReceipt, ReadingColumns
+from hes.ingest.records import NO_READINGS, IncomingEvent, IngestReceipt, ReadingColumns
 from hes.obis.codes import ObisCode
 
 __all__ = ["CLOCK_DRIFT", "Collected", "Collector", "MeterValue", "applies_to"]
@@ -114,7 +113,7 @@ class Collector:
                 until = end or self._now()
                 if kind is CollectionKind.EVENTS:
                     since = start or until - _FIRST_READ
-                    readings, events = columns_of([]), await self._events(session, target, since, until)
+                    readings, events = NO_READINGS, await self._events(session, target, since, until)
                 else:
                     codes = (LOAD_PROFILE,) if kind is CollectionKind.LOAD_PROFILE else billing_profiles(target.brand)
                     lookback = _FIRST_READ if kind is CollectionKind.LOAD_PROFILE else _BILLING_LOOKBACK
@@ -138,7 +137,7 @@ class Collector:
         read_at = _second(self._now())
 
         async def store() -> list[MeterValue]:
-            await self._store(columns_of(register_readings(target.meter_id, registers, read_at, _SOURCE)), [])
+            await self._store(ReadingColumns.of(register_readings(target.meter_id, registers, read_at, _SOURCE)), [])
             values: list[MeterValue] = []
             for register in registers:
                 amount = number(register.value) if register.ok else None
@@ -154,7 +153,7 @@ class Collector:
         registers = await session.read_registers(main_registers(target.brand))
         readings = register_readings(target.meter_id, registers, _second(clock.hes_time), _SOURCE)
         events = [self._drift_event(target, clock)] if abs(clock.drift) > self._clock_drift else []
-        return columns_of(readings), events
+        return ReadingColumns.of(readings), events
 
     async def _profiles(
         self, session: DlmsSession, target: MeterTarget, codes: Sequence[ObisCode], start: datetime, end: datetime

@@ -27,7 +27,7 @@ from hes.ingest import batch as batches
 from hes.ingest.batch import Submission
 from hes.ingest.errors import IngestClosed, IngestOverloaded, IngestUnavailable
 from hes.ingest.meter_directory import MeterDirectory
-from hes.ingest.normalise import Limits, columns_of, normalise_events, normalise_readings
+from hes.ingest.normalise import Limits, normalise_events, normalise_readings
 from hes.ingest.notifier import Notifier
 from hes.ingest.obis_catalogue import ObisCatalogue
 from hes.ingest.records import IncomingEvent, IncomingReading, IngestListener, IngestReceipt, ReadingColumns
@@ -126,7 +126,7 @@ class Ingestor:
         """
         if self._closing:
             raise IngestClosed()
-        columns = readings if isinstance(readings, ReadingColumns) else columns_of(readings)
+        columns = readings if isinstance(readings, ReadingColumns) else ReadingColumns.of(readings)
         try:
             known = await self.directory.known_ids(set(columns.meter_ids).union(event.meter_id for event in events))
         except (DBAPIError, OSError) as error:

@@ -12,8 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
-from hes.ingest.records import IncomingEvent, IncomingReading, ReadingColumns, Rejection
-from hes.obis.codes import ObisCode
+from hes.ingest.records import IncomingEvent, ReadingColumns, Rejection
 
 # Largest magnitude a reading may have. An energy register in Wh on a large CT meter stays far below
 # 1e15 (a petawatt-hour); anything above is a unit or scaler mistake, and float8 keeps only 15-16
@@ -28,22 +27,6 @@ class Limits:
     """How far ahead of the HES clock a timestamp may be (meter clocks drift; a little is tolerated)."""
 
     future_tolerance: timedelta
-
-
-def columns_of(readings: Sequence[IncomingReading]) -> ReadingColumns:
-    """The column form of individual readings (DLMS and other low-volume transports submit these)."""
-    positions: dict[ObisCode, int] = {}
-    code_index = [positions.setdefault(reading.obis, len(positions)) for reading in readings]
-    return ReadingColumns(
-        meter_ids=[reading.meter_id for reading in readings],
-        codes=list(positions),
-        code_index=code_index,
-        timestamps=[reading.timestamp for reading in readings],
-        values=[reading.value for reading in readings],
-        units=[reading.unit for reading in readings],
-        qualities=[reading.quality for reading in readings],
-        sources=[reading.source for reading in readings],
-    )
 
 
 def normalise_readings(
@@ -88,20 +71,6 @@ def normalise_events(
         moment = event.timestamp
         kept.append(event if moment.tzinfo is UTC else replace(event, timestamp=moment.astimezone(UTC)))
     return kept, rejected
-
-
-def take(columns: ReadingColumns, keep: Sequence[int]) -> ReadingColumns:
-    """The readings at positions `keep`, in that order (the OBIS code list is kept whole)."""
-    return ReadingColumns(
-        meter_ids=[columns.meter_ids[i] for i in keep],
-        codes=columns.codes,
-        code_index=[columns.code_index[i] for i in keep],
-        timestamps=[columns.timestamps[i] for i in keep],
-        values=[columns.values[i] for i in keep],
-        units=[columns.units[i] for i in keep],
-        qualities=[columns.qualities[i] for i in keep],
-        sources=[columns.sources[i] for i in keep],
-    )
 
 
 def _columns(columns: ReadingColumns) -> tuple[Sequence[object], ...]:
@@ -154,7 +123,7 @@ def _per_reading(
             continue
         keep.append(index)
         timestamps.append(moment if moment.tzinfo is UTC else moment.astimezone(UTC))
-    kept = take(columns, keep)
+    kept = columns.take(keep)
     return replace(kept, timestamps=timestamps, values=[float(value) for value in kept.values]), rejected
 
 

@@ -9,10 +9,7 @@ queue, the senders), so nothing is dropped and memory stays bounded.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
 
@@ -77,26 +74,9 @@ class Notifier:
         except (DBAPIError, OSError) as error:
             logger.warning("listeners not told about a stored batch: meter lookup failed: %s", error)
             return
-        with _no_collection():
-            stored = batches.stored_batch(taken, written, meters)
+        stored = batches.stored_batch(taken, written, meters)
         for listener in list(self._listeners):
             try:
                 await listener.batch_stored(stored)
             except Exception:
                 logger.exception("ingest listener %r failed; ingest goes on", listener)
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch's reading objects are built.
-
-    Building 100,000 objects triggers collections that walk the whole heap again and again (measured: twice
-    the cost of the objects themselves on a server-sized heap); these objects form no cycles.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

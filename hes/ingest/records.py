@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Protocol
 
 from hes.db.enums import EventCategory, ReadingQuality, ReadingSource, Severity
@@ -30,10 +31,11 @@ class IncomingReading:
 
 @dataclass(frozen=True, slots=True)
 class ReadingColumns:
-    """Many readings as parallel columns: what high-volume transports (HTTP) submit, one list per field.
+    """Many readings as parallel columns, one list per field: how readings travel through ingest and to listeners.
 
     OBIS codes are dictionary-encoded: `codes` holds each distinct code once and `code_index[i]` says which
-    one reading i has, so no per-reading code object is built, hashed or compared on the hot path.
+    one reading i has, so no per-reading code object is built, hashed or compared on the hot path; a listener
+    decides once per code what a code means to it.
     """
 
     meter_ids: Sequence[int]
@@ -47,6 +49,66 @@ class ReadingColumns:
 
     def __len__(self) -> int:
         return len(self.meter_ids)
+
+    @classmethod
+    def of(cls, readings: Sequence[IncomingReading]) -> ReadingColumns:
+        """The column form of individual readings (DLMS and other low-volume transports submit these)."""
+        positions: dict[ObisCode, int] = {}
+        code_index = [positions.setdefault(reading.obis, len(positions)) for reading in readings]
+        return cls(
+            meter_ids=[reading.meter_id for reading in readings],
+            codes=list(positions),
+            code_index=code_index,
+            timestamps=[reading.timestamp for reading in readings],
+            values=[reading.value for reading in readings],
+            units=[reading.unit for reading in readings],
+            qualities=[reading.quality for reading in readings],
+            sources=[reading.source for reading in readings],
+        )
+
+    @classmethod
+    def joined(cls, parts: Sequence[ReadingColumns]) -> ReadingColumns:
+        """The readings of every part, in order, with one code list for them all."""
+        if len(parts) == 1:
+            return parts[0]
+        codes: dict[ObisCode, int] = {}
+        code_index: list[int] = []
+        for part in parts:
+            local = [codes.setdefault(code, len(codes)) for code in part.codes]
+            code_index.extend(map(local.__getitem__, part.code_index))
+        return cls(
+            meter_ids=list(chain.from_iterable(part.meter_ids for part in parts)),
+            codes=list(codes),
+            code_index=code_index,
+            timestamps=list(chain.from_iterable(part.timestamps for part in parts)),
+            values=list(chain.from_iterable(part.values for part in parts)),
+            units=list(chain.from_iterable(part.units for part in parts)),
+            qualities=list(chain.from_iterable(part.qualities for part in parts)),
+            sources=list(chain.from_iterable(part.sources for part in parts)),
+        )
+
+    def take(self, keep: Sequence[int]) -> ReadingColumns:
+        """The readings at positions `keep`, in that order (the code list is kept whole)."""
+        return ReadingColumns(
+            meter_ids=[self.meter_ids[i] for i in keep],
+            codes=self.codes,
+            code_index=[self.code_index[i] for i in keep],
+            timestamps=[self.timestamps[i] for i in keep],
+            values=[self.values[i] for i in keep],
+            units=[self.units[i] for i in keep],
+            qualities=[self.qualities[i] for i in keep],
+            sources=[self.sources[i] for i in keep],
+        )
+
+    def without(self, positions: Sequence[int]) -> ReadingColumns:
+        """These readings less those at `positions`."""
+        if not positions:
+            return self
+        left_out = set(positions)
+        return self.take([i for i in range(len(self)) if i not in left_out])
+
+
+NO_READINGS = ReadingColumns((), (), (), (), (), (), (), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +147,7 @@ class StoredEvent:
 class StoredBatch:
     """What one durable write stored: new readings (repeats left out), events, and the meters touched."""
 
-    readings: tuple[IncomingReading, ...]
+    readings: ReadingColumns
     events: tuple[StoredEvent, ...]
     meters: tuple[MeterTouch, ...]
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hes.ingest.records import StoredBatch
-from hes.obis.codes import ObisCode
 from hes.realtime.payloads import Wire, iso, reading_wire
 
 # A meter exposes a few dozen registers in practice (IDIS profiles list < 100 per meter); a source sending more
@@ -24,17 +23,21 @@ class _Pending:
     meter_number: str | None = None
     area_code: str | None = None
     last_seen_at: datetime | None = None
-    # obis -> (timestamp, value, unit): the newest reading of each code since the meter was last released.
-    readings: dict[ObisCode, tuple[datetime, float, str | None]] = field(default_factory=dict)
+    # OBIS code text -> (timestamp, value, unit): the newest reading of each code since the meter was last released.
+    readings: dict[str, tuple[datetime, float, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class MeterUpdate:
-    """One meter's merged update, ready for its rooms."""
+    """One meter's merged update, ready for its rooms; its wire form is built only when a room wants it."""
 
     meter_id: int
     area_code: str | None
-    wire: Wire
+    _pending: _Pending
+
+    def wire(self) -> Wire:
+        """The meter's entry in `meter-reading-update`."""
+        return _wire(self.meter_id, self._pending)
 
 
 class ReadingCoalescer:
@@ -56,18 +59,22 @@ class ReadingCoalescer:
 
     def add(self, batch: StoredBatch) -> None:
         """Merge a stored batch: a newer reading of a code replaces the older one, an older one is ignored."""
-        pending = self._pending
-        for reading in batch.readings:
-            entry = pending.get(reading.meter_id)
+        pending, readings = self._pending, batch.readings
+        # Codes as text, once per distinct code: the key of a meter's pending readings and the wire's "obis" alike.
+        names = [str(code) for code in readings.codes]
+        columns = (readings.code_index, readings.timestamps, readings.values, readings.units)
+        for meter_id, index, moment, value, unit in zip(readings.meter_ids, *columns, strict=True):
+            entry = pending.get(meter_id)
             if entry is None:
-                entry = pending[reading.meter_id] = _Pending()
-            current = entry.readings.get(reading.obis)
+                entry = pending[meter_id] = _Pending()
+            name = names[index]
+            current = entry.readings.get(name)
             if current is None:
                 if len(entry.readings) >= self._max_codes:
                     continue
-            elif current[0] > reading.timestamp:
+            elif current[0] > moment:
                 continue
-            entry.readings[reading.obis] = (reading.timestamp, reading.value, reading.unit)
+            entry.readings[name] = (moment, value, unit)
         for touch in batch.meters:
             entry = pending.get(touch.meter_id)
             if entry is None:
@@ -93,17 +100,19 @@ class ReadingCoalescer:
                 del released[meter_id]
             entry = self._pending.pop(meter_id)
             released[meter_id] = now
-            updates.append(MeterUpdate(meter_id, entry.area_code, _wire(meter_id, entry)))
+            updates.append(MeterUpdate(meter_id, entry.area_code, entry))
         return updates, next_due
 
     def _forget_released_before(self, cutoff: float) -> None:
-        # Insertion order is release order, so the stale ones are at the front.
-        released = self._released
-        while released:
-            meter_id, at = next(iter(released.items()))
+        # Insertion order is release order, so the stale ones are at the front. One pass, then the deletes: taking
+        # the first item again after each delete walks every deleted slot before it, quadratic in a burst.
+        stale: list[int] = []
+        for meter_id, at in self._released.items():
             if at > cutoff:
                 break
-            del released[meter_id]
+            stale.append(meter_id)
+        for meter_id in stale:
+            del self._released[meter_id]
 
 
 def _wire(meter_id: int, entry: _Pending) -> Wire:
@@ -113,7 +122,6 @@ def _wire(meter_id: int, entry: _Pending) -> Wire:
         "areaCode": entry.area_code,
         "lastSeenAt": iso(entry.last_seen_at),
         "readings": [
-            reading_wire(obis, timestamp, value, unit)
-            for obis, (timestamp, value, unit) in sorted(entry.readings.items())
+            reading_wire(name, moment, value, unit) for name, (moment, value, unit) in sorted(entry.readings.items())
         ],
     }

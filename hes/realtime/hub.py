@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import socketio  # type: ignore[import-untyped]  # python-socketio ships no type hints
 from socketio.async_pubsub_manager import AsyncPubSubManager  # type: ignore[import-untyped]
@@ -77,14 +78,21 @@ class RealtimeHub:
             self._task = None
 
     async def batch_stored(self, batch: StoredBatch) -> None:
-        """IngestListener: queue the batch's readings and comebacks for the next tick (never awaits I/O)."""
-        self._coalescer.add(batch)
+        """IngestListener: queue the batch's readings and comebacks for the next tick (never awaits I/O).
+
+        With nobody connected the readings are not queued at all: a browser that connects loads the current
+        values over REST, and live updates from then on.
+        """
+        if self._may_have_audience(None):
+            self._coalescer.add(batch)
         self._came_online.extend(_ComeBack.of(touch) for touch in batch.meters if touch.came_online)
         self._wake.set()
 
     async def status_changed(self, changes: Sequence[StatusNotice]) -> None:
         """Emit `meter-status-change` for each change, one emit per room."""
-        await self._emit_grouped(ServerEvent.METER_STATUS_CHANGE, [(change, status_wire(change)) for change in changes])
+        await self._emit_grouped(
+            ServerEvent.METER_STATUS_CHANGE, [(change, partial(status_wire, change)) for change in changes]
+        )
 
     async def alert_created(self, alert: AlertNotice) -> None:
         """Emit `alert-created` to the alert's meter, area and `all` rooms."""
@@ -122,12 +130,19 @@ class RealtimeHub:
                 logger.exception("real-time flush failed")
                 next_due = None
 
-    async def _emit_grouped(self, event: ServerEvent, entries: Iterable[tuple[Notice, Wire]]) -> None:
-        """One emit per room, carrying the entries of every meter that room shows."""
+    async def _emit_grouped(self, event: ServerEvent, entries: Iterable[tuple[Notice, Callable[[], Wire]]]) -> None:
+        """One emit per room, carrying the entries of every meter that room shows.
+
+        An entry's wire form is built once, and only when one of its rooms may have an audience.
+        """
+        audience: dict[str, bool] = {}
         by_room: dict[str, list[Wire]] = defaultdict(list)
-        for notice, wire in entries:
-            for room in _rooms_of(notice):
-                by_room[room].append(wire)
+        for notice, wire_of in entries:
+            rooms = [room for room in _rooms_of(notice) if _cached(audience, room, self._may_have_audience)]
+            if rooms:
+                wire = wire_of()
+                for room in rooms:
+                    by_room[room].append(wire)
         sent_at = datetime.now(UTC).isoformat()
         for room, meters in by_room.items():
             await self._emit(event, {"sentAt": sent_at, "meters": meters}, (room,))
@@ -142,7 +157,8 @@ class RealtimeHub:
             except Exception:  # a notifier must not break ingest or rules (IngestListener contract)
                 logger.exception("could not emit %s to %s", event.value, room)
 
-    def _may_have_audience(self, room: str) -> bool:
+    def _may_have_audience(self, room: str | None) -> bool:
+        """Whether anyone may be in `room` (None: connected at all)."""
         manager = self.server.manager
         # Behind the Redis manager the listeners may sit on another instance: always publish.
         if isinstance(manager, AsyncPubSubManager):
@@ -166,6 +182,13 @@ class _ComeBack:
     def of(cls, touch: MeterTouch) -> _ComeBack:
         """The notice for one touched meter."""
         return cls(touch.meter_id, touch.meter_number, touch.area_code, touch.last_seen_at, touch.last_seen_at)
+
+
+def _cached(known: dict[str, bool], room: str, may_have_audience: Callable[[str], bool]) -> bool:
+    found = known.get(room)
+    if found is None:
+        found = known[room] = may_have_audience(room)
+    return found
 
 
 def _rooms_of(notice: Notice) -> tuple[str, ...]:

@@ -157,8 +157,8 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def reading_wire(obis: ObisCode, timestamp: datetime, value: float, unit: str | None) -> Wire:
-    """One reading inside a meter's `meter-reading-update` entry."""
+def reading_wire(obis: ObisCode | str, timestamp: datetime, value: float, unit: str | None) -> Wire:
+    """One reading inside a meter's `meter-reading-update` entry (the code as an ObisCode or its text)."""
     return {"obis": str(obis), "timestamp": timestamp.isoformat(), "value": value, "unit": unit}
 
 

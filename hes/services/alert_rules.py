@@ -24,7 +24,7 @@ from hes.db.store import obis_codes
 from hes.db.store.alerts import AlertRaise
 from hes.db.store.events import SEVERITY_RANK
 from hes.db.tables import utc_now
-from hes.ingest.records import IncomingEvent, IncomingReading, MeterTouch, StoredBatch, StoredEvent
+from hes.ingest.records import NO_READINGS, IncomingEvent, MeterTouch, StoredBatch, StoredEvent
 from hes.obis.codes import ObisCode
 from hes.services.alert_catalogue import (
     ACTIVE_ENERGY_IMPORT,
@@ -107,24 +107,22 @@ class RuleBook:
     def findings(self, batch: StoredBatch) -> list[Finding]:
         """Every rule the batch breaks, in batch order (pure: no I/O)."""
         found = [finding for stored in batch.events if (finding := self._event_finding(stored)) is not None]
-        by_code = self._by_code
-        # The hot path. Hashing an ObisCode costs ~150 ns, but the ingest path gives every reading of a code the
-        # same ObisCode object, so its rules are looked up once per object (the batch keeps the ids alive and
-        # unique while this runs). Measured: 100k readings, a quarter of them voltages, ~27 ms instead of ~37 ms.
-        rules_of: dict[int, tuple[ReadingRule, ...] | None] = {}
-        for reading in batch.readings:
-            code = reading.obis
-            key = id(code)
-            if key in rules_of:
-                rules = rules_of[key]
-            else:
-                rules = rules_of[key] = by_code.get(code)
-            if rules is None or reading.quality != ReadingQuality.GOOD:
+        readings = batch.readings
+        # The hot path: rules are looked up once per distinct code, and readings of codes without rules cost one
+        # list lookup each.
+        rules_of = [self._by_code.get(code) for code in readings.codes]
+        if not any(rules_of):
+            return found
+        good = ReadingQuality.GOOD
+        columns = (readings.code_index, readings.timestamps, readings.values, readings.units, readings.qualities)
+        for meter_id, index, at, stored, unit, quality in zip(readings.meter_ids, *columns, strict=True):
+            rules = rules_of[index]
+            if rules is None or quality != good:
                 continue
             for rule in rules:
-                value = _in_unit(reading.value, reading.unit, rule.unit)
+                value = _in_unit(stored, unit, rule.unit)
                 if value is not None and rule.broken_by(value):
-                    found.append(_reading_finding(reading, rule, value))
+                    found.append(_reading_finding(meter_id, readings.codes[index], at, rule, value))
         return found
 
     def _event_finding(self, stored: StoredEvent) -> Finding | None:
@@ -140,14 +138,13 @@ class RuleBook:
         return Finding(event.meter_id, alert_type, event.timestamp, f"{title} ({event.event_type}{code})")
 
 
-def _reading_finding(reading: IncomingReading, rule: ReadingRule, value: float) -> Finding:
+def _reading_finding(meter_id: int, obis: ObisCode, at: datetime, rule: ReadingRule, value: float) -> Finding:
     kind = ALERT_KINDS[rule.alert_type]
     unit = rule.unit
-    message = f"{kind.title}: {value:g} {unit} on {reading.obis} ({rule.bound} limit {rule.limit:g} {unit})"
-    details: EventDetails = {"obis": str(reading.obis), "value": value, "unit": unit, "limit": rule.limit}
-    at = reading.timestamp
-    event = IncomingEvent(reading.meter_id, rule.event_type, at, rule.category, kind.severity, details=details)
-    return Finding(reading.meter_id, rule.alert_type, at, message, event)
+    message = f"{kind.title}: {value:g} {unit} on {obis} ({rule.bound} limit {rule.limit:g} {unit})"
+    details: EventDetails = {"obis": str(obis), "value": value, "unit": unit, "limit": rule.limit}
+    event = IncomingEvent(meter_id, rule.event_type, at, rule.category, kind.severity, details=details)
+    return Finding(meter_id, rule.alert_type, at, message, event)
 
 
 def _in_unit(value: float, unit: str | None, wanted: str) -> float | None:
@@ -243,7 +240,7 @@ class AlertRules:
 
         `meters` gives the numbers and area codes the announcements carry; never raises.
         """
-        await self.batch_stored(StoredBatch((), tuple(events), tuple(meters)))
+        await self.batch_stored(StoredBatch(NO_READINGS, tuple(events), tuple(meters)))
 
     async def check_zero_consumption(self, *, now: datetime | None = None) -> int:
         """`check_zero_consumption` with this listener's sessions, notifier and window; for the scheduler."""

@@ -123,7 +123,7 @@ def _waves(runs: Mapping[Series, Sequence[Run]], window_hours: int) -> list[list
 
 
 async def _rebuild_chunk(session: AsyncSession, ranges: list[SeriesRange], scales: Mapping[int, RegisterScale]) -> int:
-    await store.lock_series(session, [(r.meter_id, r.obis_id) for r in ranges])
+    await store.lock_rollups(session)
     anchors = await store.anchors(session, ranges)
     following = await store.next_hours(session, ranges)
     readings = await store.register_readings(session, ranges)
@@ -270,21 +270,25 @@ class ConsumptionRollups:
 
     async def batch_stored(self, batch: StoredBatch) -> None:
         """Note the hours the batch's energy readings fall in; wait for a flush when too much is pending."""
-        numbers, pending = self._numbers, self._pending
-        # A batch carries one code object per distinct code (ingest dictionary-encodes them): looking a code up by
-        # the object's identity spares hashing it for each of tens of thousands of readings.
-        seen: dict[int, int | None] = {}
+        readings, pending = batch.readings, self._pending
+        # Per distinct code once: which register it is, if any. Hours are worked out once per distinct time (a
+        # batch holds many meters' readings of the same few instants).
+        numbers = [self._numbers.get(code) for code in readings.codes]
+        if all(number is None for number in numbers):
+            return
+        hours_of: dict[datetime, int] = {}
         added = 0
-        for reading in batch.readings:
-            code = reading.obis
-            number = seen.get(id(code), -1)
-            if number == -1:
-                number = seen[id(code)] = numbers.get(code)
-            if number is not None:
-                hours = pending[(reading.meter_id, number)]
-                before = len(hours)
-                hours.add(hour_index(reading.timestamp))
-                added += len(hours) - before
+        for meter_id, index, moment in zip(readings.meter_ids, readings.code_index, readings.timestamps, strict=True):
+            number = numbers[index]
+            if number is None:
+                continue
+            hour = hours_of.get(moment)
+            if hour is None:
+                hour = hours_of[moment] = hour_index(moment)
+            hours = pending[(meter_id, number)]
+            before = len(hours)
+            hours.add(hour)
+            added += len(hours) - before
         self._pending_count += added
         PENDING.set(self._pending_count)
         if self._pending_count > self._settings.max_pending:

@@ -129,7 +129,7 @@ async def test_listeners_hear_new_readings_events_and_meters_that_came_online(
         ("IN-3", "SOUTH", True)
     ]
     # Repeats are left out; the event comes with its id; nobody came online a second time.
-    assert [reading.timestamp for reading in second.readings] == [
+    assert list(second.readings.timestamps) == [
         START + timedelta(minutes=30),
         START + timedelta(minutes=45),
     ]

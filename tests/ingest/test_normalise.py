@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from hes.db.enums import EventCategory, ReadingQuality, ReadingSource
-from hes.ingest.normalise import MAX_ABS_VALUE, Limits, columns_of, normalise_events, normalise_readings, take
-from hes.ingest.records import IncomingEvent, IncomingReading, ReadingColumns
+from hes.ingest.normalise import MAX_ABS_VALUE, Limits, normalise_events, normalise_readings
+from hes.ingest.records import IncomingEvent, ReadingColumns
 from hes.obis.codes import ObisCode
 
 ENERGY = ObisCode.parse("1-0:1.8.0.255")
@@ -89,18 +89,6 @@ def test_columns_of_different_lengths_are_a_callers_bug() -> None:
     columns = _columns([NOW, NOW], [1.0])
     with pytest.raises(ValueError, match="differ in length"):
         normalise_readings(columns, NOW, LIMITS, {1})
-
-
-def test_individual_readings_become_dictionary_encoded_columns() -> None:
-    readings = [
-        IncomingReading(1, ENERGY, NOW, 1.0),
-        IncomingReading(2, VOLTAGE, NOW, 230.0, "V"),
-        IncomingReading(1, ENERGY, NOW + timedelta(minutes=15), 1.5),
-    ]
-    columns = columns_of(readings)
-    assert list(columns.codes) == [ENERGY, VOLTAGE]
-    assert list(columns.code_index) == [0, 1, 0]
-    assert list(take(columns, [2]).values) == [1.5]
 
 
 def test_events_are_normalised_like_readings() -> None:

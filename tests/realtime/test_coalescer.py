@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hes.ingest.records import IncomingReading, MeterTouch, StoredBatch
+from hes.ingest.records import NO_READINGS, IncomingReading, MeterTouch, ReadingColumns, StoredBatch
 from hes.obis.codes import ObisCode
 from hes.realtime.coalescer import ReadingCoalescer
 
@@ -19,7 +19,7 @@ def _batch(meter_id: int, *readings: tuple[str, int, float]) -> StoredBatch:
         for code, at, value in readings
     )
     touch = MeterTouch(meter_id, f"M-{meter_id}", "A", max(r.timestamp for r in stored), came_online=False)
-    return StoredBatch(stored, (), (touch,))
+    return StoredBatch(ReadingColumns.of(stored), (), (touch,))
 
 
 def _values(wire: object) -> dict[str, float]:
@@ -31,12 +31,12 @@ def test_each_meter_is_released_at_most_once_per_interval_with_its_newest_values
     coalescer = ReadingCoalescer(min_interval_s=1.0)
     coalescer.add(_batch(1, ("1-0:1.8.0.255", 0, 1.0)))
     [first], next_due = coalescer.release(10.0)
-    assert (_values(first.wire), next_due) == ({"1-0:1.8.0.255": 1.0}, None)
+    assert (_values(first.wire()), next_due) == ({"1-0:1.8.0.255": 1.0}, None)
     coalescer.add(_batch(1, ("1-0:1.8.0.255", 1, 2.0), ("1-0:32.7.0.255", 1, 230.0)))
     coalescer.add(_batch(1, ("1-0:1.8.0.255", 2, 3.0)))
     assert coalescer.release(10.5) == ([], 11.0)
     [second], next_due = coalescer.release(11.0)
-    assert (_values(second.wire), next_due) == ({"1-0:1.8.0.255": 3.0, "1-0:32.7.0.255": 230.0}, None)
+    assert (_values(second.wire()), next_due) == ({"1-0:1.8.0.255": 3.0, "1-0:32.7.0.255": 230.0}, None)
     assert coalescer.pending_meters == 0
 
 
@@ -55,8 +55,8 @@ def test_an_older_reading_never_replaces_a_newer_one() -> None:
     coalescer.add(_batch(1, ("1-0:1.8.0.255", 60, 160.0)))
     coalescer.add(_batch(1, ("1-0:1.8.0.255", 0, 100.0)))
     [update], _ = coalescer.release(0.0)
-    assert _values(update.wire) == {"1-0:1.8.0.255": 160.0}
-    assert update.wire["lastSeenAt"] == (T0 + timedelta(seconds=60)).isoformat()
+    assert _values(update.wire()) == {"1-0:1.8.0.255": 160.0}
+    assert update.wire()["lastSeenAt"] == (T0 + timedelta(seconds=60)).isoformat()
 
 
 def test_memory_stays_bounded() -> None:
@@ -64,7 +64,7 @@ def test_memory_stays_bounded() -> None:
     codes = [f"1-0:{c}.7.0.255" for c in range(1, 10)]
     coalescer.add(_batch(1, *[(code, 0, float(index)) for index, code in enumerate(codes)]))
     [update], _ = coalescer.release(0.0)
-    assert len(update.wire["readings"]) == 3  # type: ignore[arg-type]
+    assert len(update.wire()["readings"]) == 3  # type: ignore[arg-type]
     # Release times are forgotten once they no longer hold anything back.
     for meter_id in range(2, 1002):
         coalescer.add(_batch(meter_id, ("1-0:1.8.0.255", 0, 1.0)))
@@ -75,7 +75,7 @@ def test_memory_stays_bounded() -> None:
 
 def test_a_batch_of_repeats_only_sends_nothing() -> None:
     coalescer = ReadingCoalescer()
-    coalescer.add(StoredBatch((), (), (MeterTouch(1, "M-1", None, T0, came_online=False),)))
+    coalescer.add(StoredBatch(NO_READINGS, (), (MeterTouch(1, "M-1", None, T0, came_online=False),)))
     assert coalescer.release(0.0) == ([], None)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from hes.db.enums import EventCategory, MeterStatus, Role, Severity
-from hes.ingest.records import IncomingReading, MeterTouch, StoredBatch
+from hes.ingest.records import NO_READINGS, IncomingReading, MeterTouch, ReadingColumns, StoredBatch
 from hes.obis.codes import ObisCode
 from hes.realtime import RealtimeHub, ServerEvent
 from hes.services.meter_status import StatusChange
@@ -25,7 +25,8 @@ def _batch(meter_id: int, number: str, area: str | None, *values: tuple[ObisCode
         IncomingReading(meter_id, obis, T0 + timedelta(seconds=at), value, "u") for obis, at, value in values
     )
     last_seen = max(reading.timestamp for reading in readings)
-    return StoredBatch(readings, (), (MeterTouch(meter_id, number, area, last_seen, came_online=False),))
+    touch = MeterTouch(meter_id, number, area, last_seen, came_online=False)
+    return StoredBatch(ReadingColumns.of(readings), (), (touch,))
 
 
 async def _watcher(connect: ClientFactory, token: str, room: str) -> Client:
@@ -162,7 +163,7 @@ async def test_a_meter_coming_back_online_is_announced(
 ) -> None:
     watcher = await _watcher(connect, await user_token(Role.ADMIN), "area-REG")
     touch = MeterTouch(fleet.region_meter.id, "M-REG", "REG", T0, came_online=True)
-    await live.hub.batch_stored(StoredBatch((), (), (touch,)))
+    await live.hub.batch_stored(StoredBatch(NO_READINGS, (), (touch,)))
     await live.hub.flush()
     await barrier(live, watcher)
     [payload] = watcher.recorder.of(ServerEvent.METER_STATUS_CHANGE.value)
@@ -269,3 +270,15 @@ async def test_status_changes_from_the_check_reach_the_rooms(
         ("M-REG", "online", "offline"),
         ("M-ELS", "offline", "online"),
     ]
+
+
+async def test_readings_are_not_queued_while_nobody_is_connected(
+    connect: ClientFactory, live: LiveServer, user_token: UserTokenFactory, fleet: Fleet
+) -> None:
+    unwatched, watched = fleet.region_meter, fleet.feeder_meter
+    await live.hub.batch_stored(_batch(unwatched.id, "M-REG", "REG", (ENERGY, 0, 1.0)))  # no browser yet
+    watcher = await _watcher(connect, await user_token(Role.ADMIN), "all")
+    await live.hub.batch_stored(_batch(watched.id, "M-FDR", "FDR", (ENERGY, 1, 2.0)))
+    await live.hub.flush()
+    await barrier(live, watcher)
+    assert _meters(watcher) == [[watched.id]]

@@ -8,7 +8,7 @@ import pytest
 
 from hes.db.enums import Severity
 from hes.ingest.event_codes import describe
-from hes.ingest.records import IncomingEvent, StoredBatch, StoredEvent
+from hes.ingest.records import NO_READINGS, IncomingEvent, StoredBatch, StoredEvent
 from hes.services.alert_catalogue import (
     ALERT_KINDS,
     CATEGORY_RULES,
@@ -91,5 +91,5 @@ def test_meter_event_codes_raise_the_expected_alert(code: int, alert_type: Alert
     described = describe(code)
     assert described is not None
     stored = StoredEvent(1, IncomingEvent(1, described.event_type, START, described.category, described.severity))
-    findings = RuleBook(RuleLimits()).findings(StoredBatch((), (stored,), ()))
+    findings = RuleBook(RuleLimits()).findings(StoredBatch(NO_READINGS, (stored,), ()))
     assert [finding.alert_type for finding in findings] == ([alert_type] if alert_type else [])

@@ -18,7 +18,7 @@ from hes.db.store import events as event_store
 from hes.db.store import obis_codes
 from hes.db.store.readings import ReadingRow, write_readings
 from hes.db.tables import Alert, Event, LatestReading, Meter
-from hes.ingest.records import IncomingEvent, IncomingReading, MeterTouch, StoredBatch, StoredEvent
+from hes.ingest.records import IncomingEvent, IncomingReading, MeterTouch, ReadingColumns, StoredBatch, StoredEvent
 from hes.obis.codes import ObisCode
 from hes.runtime import Runtime
 from hes.services.alert_catalogue import RuleLimits
@@ -90,7 +90,7 @@ async def _batch(
     async with runtime.sessions() as session:
         ids = await event_store.insert_events(session, events)
         await session.commit()
-    return StoredBatch(tuple(readings), tuple(map(StoredEvent, ids, events)), (meter,))
+    return StoredBatch(ReadingColumns.of(readings), tuple(map(StoredEvent, ids, events)), (meter,))
 
 
 def _event(
@@ -248,7 +248,7 @@ async def test_a_database_that_is_down_is_logged_not_raised(
 ) -> None:
     engine = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")  # nothing listens on port 1
     notifier = Recorder()
-    batch = StoredBatch((_reading(meter, L1, 400.0),), (), (meter,))
+    batch = StoredBatch(ReadingColumns.of([_reading(meter, L1, 400.0)]), (), (meter,))
     try:
         with caplog.at_level(logging.ERROR, logger="hes.services.alert_rules"):
             await AlertRules(make_session_factory(engine), notifier, timeout_seconds=5).batch_stored(batch)
