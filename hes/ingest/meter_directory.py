@@ -84,7 +84,8 @@ class MeterDirectory:
 
     async def known_ids(self, meter_ids: set[int]) -> set[int]:
         """Which of `meter_ids` belong to meters (a set difference when all are cached)."""
-        if meter_ids.issubset(self._by_id) and self._expires_at > time.monotonic():
+        # A keys view, not the dict: set.issubset(dict) first copies the whole directory into a set, every call.
+        if self._by_id.keys() >= meter_ids and self._expires_at > time.monotonic():
             return meter_ids
         return set(await self.by_ids(meter_ids))
 
