@@ -251,10 +251,11 @@ class Reading(Base):
     # while they have readings (they are decommissioned instead).
     meter_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     obis_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # Quality and source packed into one smallint (hes.db.store.reading_flags), placed here so that the
+    # row's data is 24 bytes with no alignment padding before the 8-byte timestamp.
+    flags: Mapped[int] = mapped_column(SmallInteger, default=0)
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     value: Mapped[float] = mapped_column(Double)
-    quality: Mapped[int] = mapped_column(SmallInteger, default=0)
-    source: Mapped[int] = mapped_column(SmallInteger, default=0)
 
 
 class LatestReading(Base):

@@ -16,6 +16,7 @@ from hes.connectivity.dial_in import DialInServer, DialInSettings
 from hes.connectivity.dlms import Timeouts
 from hes.connectivity.push_receiver import PushReceiver
 from hes.db.enums import ConnectionMode, DlmsAuthentication, DlmsTransport, MeterStatus
+from hes.db.store.reading_flags import unpack
 from hes.db.tables import Event, Meter, Reading
 from hes.db.tables import ObisCode as ObisRow
 from hes.runtime import Runtime
@@ -82,13 +83,14 @@ async def meter(runtime: Runtime, meter_id: int) -> Meter:
 async def readings(runtime: Runtime, meter_id: int) -> list[StoredReading]:
     """The meter's stored readings, oldest first."""
     query = (
-        select(ObisRow.code, Reading.ts, Reading.value, Reading.source)
+        select(ObisRow.code, Reading.ts, Reading.value, Reading.flags)
         .join(ObisRow, ObisRow.id == Reading.obis_id)
         .where(Reading.meter_id == meter_id)
         .order_by(Reading.ts)
     )
     async with runtime.sessions() as session:
-        return [StoredReading(*row) for row in (await session.execute(query)).tuples()]
+        rows = (await session.execute(query)).tuples()
+        return [StoredReading(code, ts, value, unpack(flags)[1]) for code, ts, value, flags in rows]
 
 
 async def events(runtime: Runtime, meter_id: int) -> list[Event]:

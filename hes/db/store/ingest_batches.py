@@ -17,12 +17,13 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Column, Float, Integer, MetaData, SmallInteger, Table, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hes.db.store.reading_flags import pack_columns
 from hes.db.tables import Event
 from hes.db.types import UTCDateTime
 
 STAGING = "hes_ingest_staging"
-_COLUMNS = ("seq", "meter_id", "obis_id", "ts", "value", "quality", "source")
-_PG_COLUMNS = ("seq", "meter_id", "obis_id", "ts_us", "value", "quality", "source")
+_COLUMNS = ("seq", "meter_id", "obis_id", "flags", "ts", "value")
+_PG_COLUMNS = ("seq", "meter_id", "obis_id", "flags", "ts_us", "value")
 _READING_COLUMNS = ", ".join(_COLUMNS[1:])
 # On PostgreSQL the time is staged as microseconds since the Unix epoch (bigint): asyncpg encodes an
 # integer in a quarter of the time it takes for a datetime (measured: 0.2 against 0.8 us per row), and the
@@ -30,20 +31,19 @@ _READING_COLUMNS = ", ".join(_COLUMNS[1:])
 # each commit in place; an explicit TRUNCATE would give it a new file (and catalogue update) per batch.
 _CREATE_PG = text(
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (seq integer NOT NULL, meter_id integer NOT NULL, "
-    "obis_id smallint NOT NULL, ts_us bigint NOT NULL, value double precision NOT NULL, "
-    "quality smallint NOT NULL, source smallint NOT NULL) ON COMMIT DELETE ROWS"
+    "obis_id smallint NOT NULL, flags smallint NOT NULL, ts_us bigint NOT NULL, value double precision NOT NULL) "
+    "ON COMMIT DELETE ROWS"
 )
 # The staged rows as readings (times back to timestamptz); SQLite stages `ts` as it is stored.
 STAGED_PG = (
-    "(SELECT seq, meter_id, obis_id, TIMESTAMPTZ 'epoch' + ts_us * INTERVAL '1 microsecond' AS ts, value, "
-    f"quality, source FROM {STAGING})"
+    "(SELECT seq, meter_id, obis_id, flags, TIMESTAMPTZ 'epoch' + ts_us * INTERVAL '1 microsecond' AS ts, value "
+    f"FROM {STAGING})"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _CREATE_SQLITE = text(
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (seq INTEGER NOT NULL, meter_id INTEGER NOT NULL, "
-    "obis_id INTEGER NOT NULL, ts DATETIME NOT NULL, value FLOAT NOT NULL, quality INTEGER NOT NULL, "
-    "source INTEGER NOT NULL)"
+    "obis_id INTEGER NOT NULL, flags INTEGER NOT NULL, ts DATETIME NOT NULL, value FLOAT NOT NULL)"
 )
 # Arrival order, not key order: sorting first leaves the primary-key index larger (see readings.py).
 # "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.
@@ -77,10 +77,9 @@ _SQLITE_STAGING = Table(
     Column("seq", Integer),
     Column("meter_id", Integer),
     Column("obis_id", SmallInteger),
+    Column("flags", SmallInteger),
     Column("ts", UTCDateTime),
     Column("value", Float),
-    Column("quality", SmallInteger),
-    Column("source", SmallInteger),
     prefixes=["TEMPORARY"],
 )
 
@@ -95,7 +94,10 @@ class _CopyConnection(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StagedReadings:
-    """A batch of readings as parallel columns with ids resolved; timestamps aware (UTC)."""
+    """A batch of readings as parallel columns with ids resolved; timestamps aware (UTC).
+
+    Quality and source stay separate here; `stage` packs them into the stored flags (`reading_flags`).
+    """
 
     meter_ids: Sequence[int]
     obis_ids: Sequence[int]
@@ -119,20 +121,18 @@ class EventKey:
 
 
 async def stage(session: AsyncSession, readings: StagedReadings) -> None:
-    """Put `readings` in the staging table of the caller's transaction (no commit), numbered from 0."""
+    """Put `readings` in the staging table of the caller's transaction (no commit), numbered from 0.
+
+    Raises:
+        ValueError: a reading's quality or source is not a value of its enum (nothing is staged).
+    """
     postgresql = _is_postgresql(session)
     times: Sequence[object] = readings.timestamps
     if postgresql:
         times = [(moment - _EPOCH) // _MICROSECOND for moment in readings.timestamps]
+    flags = pack_columns(readings.qualities, readings.sources)
     records = zip(
-        range(len(readings)),
-        readings.meter_ids,
-        readings.obis_ids,
-        times,
-        readings.values,
-        readings.qualities,
-        readings.sources,
-        strict=True,
+        range(len(readings)), readings.meter_ids, readings.obis_ids, flags, times, readings.values, strict=True
     )
     if not postgresql:
         await session.execute(_CREATE_SQLITE)

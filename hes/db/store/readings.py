@@ -7,7 +7,7 @@ nothing. Figures behind the write paths are in bench/storage.py and notes/perfor
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -18,12 +18,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.enums import ReadingQuality, ReadingSource
+from hes.db.store.reading_flags import pack_columns, unpack
 from hes.db.tables import ObisCode as ObisCodeRow
 from hes.db.tables import Reading
 
 _READINGS = cast(Table, Reading.__table__)
-_COLUMNS = ("meter_id", "obis_id", "ts", "value", "quality", "source")
-_as_record = attrgetter(*_COLUMNS)
+_COLUMNS = ("meter_id", "obis_id", "flags", "ts", "value")
+_METER_ID, _OBIS_ID, _TS, _VALUE, _QUALITY, _SOURCE = map(
+    attrgetter, ("meter_id", "obis_id", "ts", "value", "quality", "source")
+)
 
 # Below this many rows one INSERT ... SELECT FROM unnest(arrays) beats COPY into the staging table,
 # whose fixed cost is three extra round trips (create-if-missing, COPY, truncate). Measured with
@@ -47,8 +50,7 @@ _EMPTY_STAGING = text(f"TRUNCATE {_STAGING}")
 _INSERT_UNNEST = text(
     f"INSERT INTO readings ({_COLUMN_LIST}) "
     "SELECT * FROM unnest(CAST(:meter_id AS integer[]), CAST(:obis_id AS smallint[]), "
-    "CAST(:ts AS timestamptz[]), CAST(:value AS double precision[]), "
-    "CAST(:quality AS smallint[]), CAST(:source AS smallint[])) "
+    "CAST(:flags AS smallint[]), CAST(:ts AS timestamptz[]), CAST(:value AS double precision[])) "
     "ON CONFLICT DO NOTHING"
 )
 
@@ -63,7 +65,7 @@ class _CopyConnection(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReadingRow:
-    """One stored reading: meter and OBIS ids (see `obis_codes.get_or_create_ids`), time, value, flags.
+    """One stored reading: meter and OBIS ids (see `obis_codes.get_or_create_ids`), time, value, quality, source.
 
     Raises:
         ValueError: a naive timestamp, a value that is not a finite number, an unknown quality or source.
@@ -107,23 +109,33 @@ async def _write_copy(session: AsyncSession, rows: Sequence[ReadingRow]) -> int:
     # Through the session first: it opens the transaction the raw COPY then joins.
     await session.execute(_CREATE_STAGING)
     driver = await _driver_connection(session)
-    await driver.copy_records_to_table(_STAGING, records=map(_as_record, rows), columns=_COLUMNS)
+    await driver.copy_records_to_table(_STAGING, records=_records(rows), columns=_COLUMNS)
     stored = await session.execute(_MOVE_STAGED)
     await session.execute(_EMPTY_STAGING)
     return _rowcount(stored)
 
 
 async def _write_unnest(session: AsyncSession, rows: Sequence[ReadingRow]) -> int:
-    columns = list(zip(*map(_as_record, rows), strict=True))
-    stored = await session.execute(_INSERT_UNNEST, dict(zip(_COLUMNS, map(list, columns), strict=True)))
+    stored = await session.execute(_INSERT_UNNEST, dict(zip(_COLUMNS, map(list, _columns(rows)), strict=True)))
     return _rowcount(stored)
 
 
 async def _write_sqlite(session: AsyncSession, rows: Sequence[ReadingRow]) -> int:
     # The Core table (not the ORM class) keeps this a plain executemany rather than an ORM bulk insert.
     statement = sqlite_insert(_READINGS).on_conflict_do_nothing()
-    stored = await session.execute(statement, [dict(zip(_COLUMNS, _as_record(row), strict=True)) for row in rows])
+    stored = await session.execute(statement, [dict(zip(_COLUMNS, record, strict=True)) for record in _records(rows)])
     return _rowcount(stored)
+
+
+def _records(rows: Sequence[ReadingRow]) -> Iterator[tuple[Any, ...]]:
+    """`rows` as tuples of the stored columns, in `_COLUMNS` order."""
+    return zip(*_columns(rows), strict=True)
+
+
+def _columns(rows: Sequence[ReadingRow]) -> tuple[Iterable[Any], ...]:
+    """`rows` as one iterable per stored column, in `_COLUMNS` order, with no Python call per row."""
+    flags = pack_columns(map(_QUALITY, rows), map(_SOURCE, rows))
+    return map(_METER_ID, rows), map(_OBIS_ID, rows), flags, map(_TS, rows), map(_VALUE, rows)
 
 
 async def _driver_connection(session: AsyncSession) -> _CopyConnection:
@@ -200,11 +212,7 @@ async def latest(session: AsyncSession, meter_id: int) -> list[ReadingRow]:
 
 
 def _row(row: Row[Any]) -> ReadingRow:
+    quality, source = unpack(row.flags)
     return ReadingRow(
-        meter_id=row.meter_id,
-        obis_id=row.obis_id,
-        ts=row.ts,
-        value=row.value,
-        quality=ReadingQuality(row.quality),
-        source=ReadingSource(row.source),
+        meter_id=row.meter_id, obis_id=row.obis_id, ts=row.ts, value=row.value, quality=quality, source=source
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import cycle, product
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hes.db.enums import ReadingQuality, ReadingSource
 from hes.db.store import obis_codes, readings
+from hes.db.store.reading_flags import pack
 from hes.db.store.readings import SMALL_BATCH, ReadingRow, write_readings
 from hes.db.tables import Reading
 from hes.obis import ObisCode
@@ -89,6 +91,29 @@ async def test_timestamps_and_flags_round_trip_as_aware_utc(runtime: Runtime) ->
     assert back[0].ts.microsecond == 123456
     assert (back[0].quality, back[0].source, back[0].value) == (ReadingQuality.SUSPECT, ReadingSource.MQTT, 231.0)
     assert (back[1].quality, back[1].source) == (ReadingQuality.ESTIMATED, ReadingSource.DLMS_POLL)
+
+
+@pytest.mark.parametrize("size", BATCH_SIZES)
+async def test_quality_and_source_are_stored_packed_by_every_write_path(runtime: Runtime, size: int) -> None:
+    ids = await _ids(runtime)
+    pairs = cycle(product(ReadingQuality, ReadingSource))
+    sent = [ReadingRow(row.meter_id, row.obis_id, row.ts, row.value, *next(pairs)) for row in _rows(ids[ENERGY], size)]
+    assert await _write(runtime, sent) == size
+    async with runtime.sessions() as session:
+        stored = dict((await session.execute(select(Reading.ts, Reading.flags))).tuples().all())
+        back, _total = await readings.page(session, 1, obis_id=None, start=None, end=None, offset=0, limit=size)
+    assert stored == {row.ts: pack(row.quality, row.source) for row in sent}
+    assert {(row.ts, row.quality, row.source) for row in back} == {(row.ts, row.quality, row.source) for row in sent}
+
+
+async def test_a_stored_reading_with_unknown_flags_is_refused_when_read(runtime: Runtime) -> None:
+    ids = await _ids(runtime)
+    await _write(runtime, _rows(ids[ENERGY], 1))
+    async with runtime.sessions() as session:
+        await session.execute(update(Reading).values(flags=0x0907))  # as a newer version might write
+        await session.commit()
+        with pytest.raises(ValueError, match="stored reading flags 0x0907 hold quality 7 and source 9"):
+            await readings.page(session, 1, obis_id=None, start=None, end=None, offset=0, limit=10)
 
 
 @pytest.mark.parametrize("size", BATCH_SIZES)
