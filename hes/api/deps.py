@@ -1,4 +1,4 @@
-"""Injectable pieces shared by every router: runtime, session, caller and role checks, pagination."""
+"""Injectable pieces shared by every router: runtime, session, caller and role checks, pagination, log filters."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hes.db.enums import Role
+from hes.api.schemas.fields import MAX_RECORD_ID
+from hes.api.schemas.readings import QueryTime
+from hes.db.enums import Role, Severity
 from hes.errors import AuthenticationFailed, InvalidInput, PermissionDenied, Problem
 from hes.runtime import Runtime
 from hes.services import auth
 from hes.services.listing import Pagination
+from hes.services.meter_logs import LogFilters
 from hes.services.principal import Principal
 
 # Marker read by the authorization-matrix test: every route carries one access rule.
@@ -109,3 +112,25 @@ SortQuery = Annotated[
 ]
 SearchQuery = Annotated[str | None, Query(max_length=100, description="Free text on numbers and names")]
 AreaQuery = Annotated[str | None, Query(max_length=120, description="Area code or name")]
+MeterIdQuery = Annotated[int | None, Query(alias="meterId", ge=1, le=MAX_RECORD_ID, description="Meter id")]
+MeterNumberQuery = Annotated[str | None, Query(alias="meterNumber", max_length=32, description="Meter number")]
+SeverityQuery = Annotated[list[Severity] | None, Query(description="One or more severities (repeat the parameter)")]
+FromQuery = Annotated[
+    QueryTime | None, Query(alias="from", description="Earliest time, included; ISO 8601 with offset")
+]
+ToQuery = Annotated[QueryTime | None, Query(alias="to", description="Latest time, included; ISO 8601 with offset")]
+
+
+def log_filters(
+    meter_id: MeterIdQuery = None,
+    meter_number: MeterNumberQuery = None,
+    area: AreaQuery = None,
+    severity: SeverityQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> LogFilters:
+    """The query parameters every meter log (events, alerts) is filtered by, for its list and its download."""
+    return LogFilters(meter_id, meter_number, area, frozenset(severity or ()), start, end)
+
+
+LogFiltersDep = Annotated[LogFilters, Depends(log_filters)]

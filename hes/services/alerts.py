@@ -15,9 +15,9 @@ from hes.db.store import audit
 from hes.db.store.alerts import AlertCriteria, AlertRecord
 from hes.db.tables import utc_now
 from hes.errors import Conflict, InvalidInput, NotFound, Problem
-from hes.services import areas
-from hes.services.events import check_time_range
+from hes.services import meter_logs
 from hes.services.listing import Listing, Pagination
+from hes.services.meter_logs import LogFilters
 from hes.services.principal import Principal
 
 logger = logging.getLogger(__name__)
@@ -73,16 +73,11 @@ class AlertView:
 
 @dataclass(frozen=True)
 class AlertFilters:
-    """What an alert list or download is narrowed to, as the caller gives it."""
+    """What an alert list or download is narrowed to, as the caller gives it; times match alerts seen within them."""
 
-    meter_id: int | None = None
-    meter_number: str | None = None
-    area: str | None = None
+    log: LogFilters
     statuses: frozenset[AlertStatus] = frozenset()
-    severities: frozenset[Severity] = frozenset()
     alert_type: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -109,11 +104,7 @@ async def list_alerts(
         InvalidInput: an unknown area or sort key, a time without offset, `start` after `end`.
     """
     criteria = await _criteria(session, principal, filters)
-    if criteria is None:
-        store.check_sort(sort)
-        return Listing([], 0, pagination)
-    rows, total = await store.page(session, criteria, sort=sort, offset=pagination.offset, limit=pagination.limit)
-    return Listing([AlertView.of_record(row) for row in rows], total, pagination)
+    return await meter_logs.page_of(store.ALERT_LOG, AlertView.of_record, session, criteria, pagination, sort)
 
 
 async def export_alerts(
@@ -124,16 +115,9 @@ async def export_alerts(
     Raises:
         InvalidInput: as `list_alerts`, raised by this call rather than while iterating.
     """
-    store.check_sort(sort)
+    store.ALERT_LOG.check_sort(sort)
     criteria = await _criteria(session, principal, filters)
-    return _stream(session, criteria, sort)
-
-
-async def _stream(session: AsyncSession, criteria: AlertCriteria | None, sort: str | None) -> AsyncIterator[AlertView]:
-    if criteria is None:
-        return
-    async for record in store.stream(session, criteria, sort=sort):
-        yield AlertView.of_record(record)
+    return meter_logs.views_of(store.ALERT_LOG, AlertView.of_record, session, criteria, sort)
 
 
 async def get_alert(session: AsyncSession, principal: Principal, alert_id: int) -> AlertView:
@@ -266,17 +250,7 @@ async def _visible(
 
 async def _criteria(session: AsyncSession, principal: Principal, filters: AlertFilters) -> AlertCriteria | None:
     """The store criteria for the caller; None when the caller can see no alert (customers: alerts are staff's)."""
-    check_time_range(filters.start, filters.end)
-    area_ids = await areas.resolve_area_filter(session, principal, filters.area)
+    log = await meter_logs.log_criteria(session, principal, filters.log)
     if principal.is_customer:
         return None
-    return AlertCriteria(
-        meter_id=filters.meter_id,
-        meter_number=filters.meter_number,
-        area_ids=area_ids,
-        statuses=filters.statuses,
-        severities=filters.severities,
-        alert_type=filters.alert_type,
-        start=filters.start,
-        end=filters.end,
-    )
+    return AlertCriteria(log, filters.statuses, filters.alert_type)

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hes.db.enums import EventCategory, Severity
 from hes.db.store import events as store
 from hes.db.store.events import EventCriteria, EventRecord
-from hes.errors import InvalidInput, NotFound, Problem
+from hes.errors import NotFound
 from hes.ingest.records import IncomingEvent, MeterTouch
-from hes.services import areas
+from hes.services import meter_logs
 from hes.services.listing import Listing, Pagination
+from hes.services.meter_logs import LogFilters
 from hes.services.principal import Principal
 
 EventDetails = Mapping[str, str | int | float | bool | None]
@@ -82,14 +83,9 @@ class EventView:
 class EventFilters:
     """What an event list or download is narrowed to, as the caller gives it."""
 
-    meter_id: int | None = None
-    meter_number: str | None = None
-    area: str | None = None
+    log: LogFilters
     categories: frozenset[EventCategory] = frozenset()
-    severities: frozenset[Severity] = frozenset()
     event_type: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
 
 
 async def list_events(
@@ -105,11 +101,7 @@ async def list_events(
         InvalidInput: an unknown area or sort key, a time without offset, `start` after `end`.
     """
     criteria = await _criteria(session, principal, filters)
-    if criteria is None:
-        store.check_sort(sort)
-        return Listing([], 0, pagination)
-    rows, total = await store.page(session, criteria, sort=sort, offset=pagination.offset, limit=pagination.limit)
-    return Listing([EventView.of_record(row) for row in rows], total, pagination)
+    return await meter_logs.page_of(store.EVENT_LOG, EventView.of_record, session, criteria, pagination, sort)
 
 
 async def get_event(session: AsyncSession, principal: Principal, event_id: int) -> EventView:
@@ -132,55 +124,20 @@ async def export_events(
     Raises:
         InvalidInput: as `list_events`, raised by this call rather than while iterating.
     """
-    store.check_sort(sort)
+    store.EVENT_LOG.check_sort(sort)
     criteria = await _criteria(session, principal, filters)
-    return _stream(session, criteria, sort)
-
-
-async def _stream(session: AsyncSession, criteria: EventCriteria | None, sort: str | None) -> AsyncIterator[EventView]:
-    if criteria is None:
-        return
-    async for record in store.stream(session, criteria, sort=sort):
-        yield EventView.of_record(record)
-
-
-def check_time_range(start: datetime | None, end: datetime | None) -> None:
-    """Refuse times without an offset and a range that ends before it starts, listing every problem.
-
-    Raises:
-        InvalidInput: one problem per fault, on the wire names `from` and `to`.
-    """
-    problems = [
-        Problem("give the time with its offset, e.g. 2025-01-31T00:00:00Z", field=name)
-        for name, moment in (("from", start), ("to", end))
-        if moment is not None and moment.utcoffset() is None
-    ]
-    if start is not None and end is not None and not problems and start > end:
-        problems.append(Problem("'from' is after 'to'", field="from"))
-    if problems:
-        raise InvalidInput("invalid time range", problems)
+    return meter_logs.views_of(store.EVENT_LOG, EventView.of_record, session, criteria, sort)
 
 
 async def _criteria(session: AsyncSession, principal: Principal, filters: EventFilters) -> EventCriteria | None:
     """The store criteria for the caller; None when the caller can see no event at all."""
-    check_time_range(filters.start, filters.end)
-    area_ids = await areas.resolve_area_filter(session, principal, filters.area)
+    log = await meter_logs.log_criteria(session, principal, filters.log)
     customer_id: int | None = None
     if principal.is_customer:
         if principal.customer_id is None:
             return None
         customer_id = principal.customer_id
-    return EventCriteria(
-        meter_id=filters.meter_id,
-        meter_number=filters.meter_number,
-        area_ids=area_ids,
-        customer_id=customer_id,
-        categories=filters.categories,
-        severities=filters.severities,
-        event_type=filters.event_type,
-        start=filters.start,
-        end=filters.end,
-    )
+    return EventCriteria(log, customer_id, filters.categories, filters.event_type)
 
 
 def _may_see(principal: Principal, record: EventRecord) -> bool:

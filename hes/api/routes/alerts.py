@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from hes.api.deps import AreaQuery, Operator, PaginationDep, SessionDep, SortQuery, Staff
-from hes.api.routes.events import CSV_RESPONSE, FromQuery, LogId, MeterIdQuery, MeterNumberQuery, SeverityQuery, ToQuery
+from hes.api.deps import LogFiltersDep, Operator, PaginationDep, SessionDep, SortQuery, Staff
+from hes.api.routes.events import CSV_RESPONSE, LogId
 from hes.api.schemas.alerts import (
     ALERT_CSV_HEADER,
     AcknowledgeReportOut,
@@ -28,28 +28,14 @@ router = APIRouter(prefix="/api", tags=["alerts"])
 
 
 def alert_filters(
-    meter_id: MeterIdQuery = None,
-    meter_number: MeterNumberQuery = None,
-    area: AreaQuery = None,
+    log: LogFiltersDep,
     alert_status: Annotated[
         list[AlertStatus] | None, Query(alias="status", description="e.g. status=open&status=acknowledged")
     ] = None,
-    severity: SeverityQuery = None,
     alert_type: Annotated[str | None, Query(alias="type", max_length=60, description="e.g. tamper_cover")] = None,
-    start: FromQuery = None,
-    end: ToQuery = None,
 ) -> AlertFilters:
     """The filters shared by the alert list and its download; the time range matches alerts seen within it."""
-    return AlertFilters(
-        meter_id=meter_id,
-        meter_number=meter_number,
-        area=area,
-        statuses=frozenset(alert_status or ()),
-        severities=frozenset(severity or ()),
-        alert_type=alert_type,
-        start=start,
-        end=end,
-    )
+    return AlertFilters(log, frozenset(alert_status or ()), alert_type)
 
 
 AlertFiltersDep = Annotated[AlertFilters, Depends(alert_filters)]
@@ -61,7 +47,7 @@ async def list_alerts(
 ) -> Page[AlertOut]:
     """Alerts, last seen first; filter by status, severity, type, meter, area (with sub-areas) and time."""
     listing = await alerts.list_alerts(session, principal, pagination, filters, sort)
-    return page_of(listing, AlertOut.of)
+    return page_of(listing, AlertOut.model_validate)
 
 
 @router.get("/alerts.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
@@ -86,16 +72,16 @@ async def acknowledge_alerts(
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
 async def get_alert(alert_id: LogId, session: SessionDep, principal: Staff) -> AlertOut:
     """One alert."""
-    return AlertOut.of(await alerts.get_alert(session, principal, alert_id))
+    return AlertOut.model_validate(await alerts.get_alert(session, principal, alert_id))
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
 async def acknowledge_alert(alert_id: LogId, session: SessionDep, principal: Operator) -> AlertOut:
     """Mark an alert as seen (again: no change); a resolved alert cannot be acknowledged (409)."""
-    return AlertOut.of(await alerts.acknowledge_alert(session, principal, alert_id))
+    return AlertOut.model_validate(await alerts.acknowledge_alert(session, principal, alert_id))
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
 async def resolve_alert(alert_id: LogId, body: AlertResolve, session: SessionDep, principal: Operator) -> AlertOut:
     """Close an alert with a note saying what was done; the next occurrence opens a new alert."""
-    return AlertOut.of(await alerts.resolve_alert(session, principal, alert_id, body.note))
+    return AlertOut.model_validate(await alerts.resolve_alert(session, principal, alert_id, body.note))

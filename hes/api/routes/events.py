@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from hes.api.deps import AnyUser, AreaQuery, PaginationDep, SessionDep, SortQuery
+from hes.api.deps import AnyUser, LogFiltersDep, PaginationDep, SessionDep, SortQuery
 from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.events import (
     CSV_MEDIA_TYPE,
@@ -18,9 +18,7 @@ from hes.api.schemas.events import (
     csv_filename,
     event_csv_row,
 )
-from hes.api.schemas.fields import MAX_RECORD_ID
-from hes.api.schemas.readings import QueryTime
-from hes.db.enums import EventCategory, Severity
+from hes.db.enums import EventCategory
 from hes.db.tables import utc_now
 from hes.services import events
 from hes.services.events import EventFilters
@@ -30,39 +28,18 @@ router = APIRouter(prefix="/api", tags=["events"])
 # Events and alerts have 64-bit ids (there are many more of them than of meters).
 MAX_LOG_ID = 2**63 - 1
 LogId = Annotated[int, Field(ge=1, le=MAX_LOG_ID)]
-MeterIdQuery = Annotated[int | None, Query(alias="meterId", ge=1, le=MAX_RECORD_ID, description="Meter id")]
-MeterNumberQuery = Annotated[str | None, Query(alias="meterNumber", max_length=32, description="Meter number")]
-SeverityQuery = Annotated[list[Severity] | None, Query(description="One or more severities (repeat the parameter)")]
-FromQuery = Annotated[
-    QueryTime | None, Query(alias="from", description="Earliest time, included; ISO 8601 with offset")
-]
-ToQuery = Annotated[QueryTime | None, Query(alias="to", description="Latest time, included; ISO 8601 with offset")]
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "CSV file (UTF-8 with BOM), one row per record"}
 }
 
 
 def event_filters(
-    meter_id: MeterIdQuery = None,
-    meter_number: MeterNumberQuery = None,
-    area: AreaQuery = None,
+    log: LogFiltersDep,
     category: Annotated[list[EventCategory] | None, Query(description="One or more categories")] = None,
-    severity: SeverityQuery = None,
     event_type: Annotated[str | None, Query(alias="type", max_length=60, description="e.g. cover_opened")] = None,
-    start: FromQuery = None,
-    end: ToQuery = None,
 ) -> EventFilters:
     """The filters shared by the event list and its download."""
-    return EventFilters(
-        meter_id=meter_id,
-        meter_number=meter_number,
-        area=area,
-        categories=frozenset(category or ()),
-        severities=frozenset(severity or ()),
-        event_type=event_type,
-        start=start,
-        end=end,
-    )
+    return EventFilters(log, frozenset(category or ()), event_type)
 
 
 EventFiltersDep = Annotated[EventFilters, Depends(event_filters)]
@@ -74,7 +51,7 @@ async def list_events(
 ) -> Page[EventOut]:
     """Events, newest first; filter by meter, area (with sub-areas), category, severity, type and time."""
     listing = await events.list_events(session, principal, pagination, filters, sort)
-    return page_of(listing, EventOut.of)
+    return page_of(listing, EventOut.model_validate)
 
 
 @router.get("/events.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
@@ -91,4 +68,4 @@ async def export_events(
 @router.get("/events/{event_id}", response_model=EventOut)
 async def get_event(event_id: LogId, session: SessionDep, principal: AnyUser) -> EventOut:
     """One event."""
-    return EventOut.of(await events.get_event(session, principal, event_id))
+    return EventOut.model_validate(await events.get_event(session, principal, event_id))

@@ -12,7 +12,7 @@ from hes.services.alerts import MAX_BULK, AcknowledgeReport, AlertView
 
 
 class AlertOut(CamelModel):
-    """An alert as the API shows it."""
+    """An alert as the API shows it (`model_validate` of a service's AlertView)."""
 
     id: int
     meter_id: int | None
@@ -30,28 +30,6 @@ class AlertOut(CamelModel):
     resolved_by: str | None
     resolved_at: datetime | None
     resolution_note: str | None
-
-    @classmethod
-    def of(cls, view: AlertView) -> AlertOut:
-        """The wire form of a service's alert view."""
-        return cls(
-            id=view.id,
-            meter_id=view.meter_id,
-            meter_number=view.meter_number,
-            area_code=view.area_code,
-            alert_type=view.alert_type,
-            severity=view.severity.value,
-            status=view.status.value,
-            message=view.message,
-            occurrences=view.occurrences,
-            first_seen_at=view.first_seen_at,
-            last_seen_at=view.last_seen_at,
-            acknowledged_by=view.acknowledged_by,
-            acknowledged_at=view.acknowledged_at,
-            resolved_by=view.resolved_by,
-            resolved_at=view.resolved_at,
-            resolution_note=view.resolution_note,
-        )
 
 
 class AlertResolve(InputModel):

@@ -23,7 +23,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class EventOut(CamelModel):
-    """An event as the API shows it."""
+    """An event as the API shows it (`model_validate` of a service's EventView)."""
 
     id: int
     meter_id: int | None
@@ -36,23 +36,6 @@ class EventOut(CamelModel):
     occurred_at: datetime
     received_at: datetime
     details: dict[str, Any]
-
-    @classmethod
-    def of(cls, view: EventView) -> EventOut:
-        """The wire form of a service's event view."""
-        return cls(
-            id=view.id,
-            meter_id=view.meter_id,
-            meter_number=view.meter_number,
-            area_code=view.area_code,
-            event_type=view.event_type,
-            code=view.code,
-            severity=view.severity.value,
-            category=view.category.value,
-            occurred_at=view.occurred_at,
-            received_at=view.received_at,
-            details=dict(view.details),
-        )
 
 
 EVENT_CSV_HEADER = (

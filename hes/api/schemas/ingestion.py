@@ -8,7 +8,6 @@ ones are still stored.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from msgspec import Meta
 from hes.api.schemas.common import CamelModel
 from hes.errors import HESError, InvalidInput, Problem
 from hes.ingest.intake import DetailValue, IntakeResult, ItemProblem, NamedEvent, NamedReadings
+from hes.ingest.item_decoding import Undecoded, decode_each
 from hes.ingest.normalise import MAX_ABS_VALUE
 from hes.services.device_tokens import DeviceTokenScope, IssuedToken
 
@@ -106,22 +106,6 @@ _LOOSE = msgspec.json.Decoder(_LooseBody)
 _READING = msgspec.json.Decoder(ReadingIn)
 _EVENT = msgspec.json.Decoder(EventIn)
 _ANSWER = msgspec.json.Encoder()
-# msgspec's validation messages, to the reasons the answer gives. First match wins.
-_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), reason)
-    for pattern, reason in (
-        (r"^Object missing required field", "missing_field"),
-        (r"^Object contains unknown field", "unknown_field"),
-        (r"with a timezone component", "naive_timestamp"),
-        (r"^Invalid RFC3339", "invalid_timestamp"),
-        (r"^Number out of range|^Expected `(float|int)` [<>]=", "out_of_range"),
-        (r"^Expected `(str|object)` of length", "too_long"),
-        (r"^Expected `object`, got", "not_an_object"),
-        (r"^Expected", "wrong_type"),
-    )
-)
-_FIELD = re.compile(r"at `\$\.([A-Za-z]+)")
-_MISSING = re.compile(r"field `([A-Za-z]+)`")
 
 
 def decode_body(body: bytes) -> DecodedBody:
@@ -204,38 +188,26 @@ def _decode_item_by_item(body: bytes) -> DecodedBody:
         loose = _LOOSE.decode(body)
     except msgspec.ValidationError as error:
         raise InvalidInput("the body is not a batch of readings and events", [Problem(str(error))]) from None
-    problems: list[ItemProblem] = []
-    readings: list[ReadingIn] = []
-    positions: list[int] = []
-    for index, raw in enumerate(loose.readings):
-        try:
-            readings.append(_READING.decode(raw))
-            positions.append(index)
-        except msgspec.ValidationError as error:
-            problems.append(_item_problem("reading", index, raw, error))
-    events: list[tuple[int, EventIn]] = []
-    for index, raw in enumerate(loose.events):
-        try:
-            events.append((index, _EVENT.decode(raw)))
-        except msgspec.ValidationError as error:
-            problems.append(_item_problem("event", index, raw, error))
-    return DecodedBody(_named(readings, positions), _events(events), problems)
+    readings = decode_each(loose.readings, _READING)
+    events = decode_each(loose.events, _EVENT)
+    problems = [_item_problem("reading", item) for item in readings.undecoded]
+    problems += [_item_problem("event", item) for item in events.undecoded]
+    return DecodedBody(
+        _named(readings.items, readings.positions), _events(zip(events.positions, events.items, strict=True)), problems
+    )
 
 
-def _item_problem(item: str, index: int, raw: msgspec.Raw, error: msgspec.ValidationError) -> ItemProblem:
-    message = str(error)
-    reason = next((reason for pattern, reason in _REASONS if pattern.search(message)), "invalid")
-    where = _MISSING.search(message) if reason in ("missing_field", "unknown_field") else _FIELD.search(message)
-    field = where[1] if where else "item"
+def _item_problem(item: str, undecoded: Undecoded) -> ItemProblem:
+    field, reason = undecoded.fault.field, undecoded.fault.reason
     try:
-        content: Any = msgspec.json.decode(raw)
+        content: Any = msgspec.json.decode(undecoded.raw)
     except msgspec.MsgspecError:  # numbers beyond float range do not decode even untyped
         content = None
     if not isinstance(content, dict):
-        return ItemProblem(item, index, None, field, reason, None)
+        return ItemProblem(item, undecoded.index, None, field, reason, None)
     number = content.get("meterNumber")
     shown = number if isinstance(number, str) and len(number) <= _ECHO_LIMIT else None
-    return ItemProblem(item, index, shown, field, reason, _echo(content.get(field)))
+    return ItemProblem(item, undecoded.index, shown, field, reason, _echo(content.get(field)))
 
 
 def _echo(value: object) -> DetailValue:

@@ -9,7 +9,6 @@ a timestamp or a value is acceptable is the ingest path's decision (hes.ingest),
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,8 @@ from typing import Annotated, Generic, TypeAlias, TypeVar
 
 import msgspec
 from msgspec import Meta
+
+from hes.ingest.item_decoding import decode_each, fault_of
 
 # Most items one message may carry. The broker's max_packet_size (256 KiB) already bounds a message; this
 # bounds the work one message can cause and the size of one ingest submission.
@@ -121,21 +122,6 @@ _LOOSE_EVENTS = msgspec.json.Decoder(_LooseEvents)
 _STATUS = msgspec.json.Decoder(StatusPayload)
 _COMMAND_ACK = msgspec.json.Decoder(CommandAckPayload)
 _ENCODER = msgspec.json.Encoder()
-# msgspec's validation messages, to the short reasons HES Core logs and counts. First match wins.
-_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), reason)
-    for pattern, reason in (
-        (r"^Object missing required field", "missing_field"),
-        (r"^Object contains unknown field", "unknown_field"),
-        (r"^Invalid RFC3339", "invalid_timestamp"),
-        (r"^Number out of range|^Expected `(float|int)` [<>]=", "out_of_range"),
-        (r"^Expected `(str|object|array)` of length", "too_long"),
-        (r"^Expected `object`, got", "not_an_object"),
-        (r"^Expected", "wrong_type"),
-    )
-)
-_FIELD = re.compile(r"at `\$(?:\.readings|\.events)?(?:\[\d+\])?\.([A-Za-z]+)")
-_MISSING = re.compile(r"field `([A-Za-z]+)`")
 
 
 def decode_readings(payload: bytes | bytearray) -> Decoded[ReadingPayload]:
@@ -229,20 +215,11 @@ def _shape_problem(error: msgspec.ValidationError) -> Decoded[_Item]:
 
 
 def _item_by_item(raws: list[msgspec.Raw], decoder: msgspec.json.Decoder[_Item]) -> Decoded[_Item]:
-    items: list[_Item] = []
-    positions: list[int] = []
-    problems: list[PayloadProblem] = []
-    for index, raw in enumerate(raws):
-        try:
-            items.append(decoder.decode(raw))
-            positions.append(index)
-        except msgspec.ValidationError as error:
-            problems.append(_problem(index, error))
-    return Decoded(items, positions, problems)
+    decoded = decode_each(raws, decoder)
+    problems = [PayloadProblem(item.index, item.fault.field, item.fault.reason) for item in decoded.undecoded]
+    return Decoded(decoded.items, decoded.positions, problems)
 
 
 def _problem(index: int | None, error: msgspec.ValidationError) -> PayloadProblem:
-    message = str(error)
-    reason = next((reason for pattern, reason in _REASONS if pattern.search(message)), "invalid")
-    where = _MISSING.search(message) if reason in ("missing_field", "unknown_field") else _FIELD.search(message)
-    return PayloadProblem(index, where[1] if where else "item", reason)
+    fault = fault_of(error)
+    return PayloadProblem(index, fault.field, fault.reason)

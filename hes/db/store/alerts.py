@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, Select, case, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from hes.db.enums import AlertStatus, MeterStatus, RelayState, Severity
-from hes.db.store.events import SEVERITY_RANK
-from hes.db.store.listing import order_by
+from hes.db.store.meter_logs import LogCriteria, MeterLog, common_conditions, severity_rank, with_meter
 from hes.db.tables import Alert, Area, LatestReading, Meter, Reading
 
 # Meters not in service, whose registers are expected to stand still.
@@ -25,7 +22,6 @@ _OUT_OF_SERVICE = (MeterStatus.WAREHOUSE, MeterStatus.DECOMMISSIONED)
 # pick the index for ON CONFLICT only when the conflict target's WHERE implies the index's (a literal, not a
 # bound parameter, so the planner can prove it).
 _UNRESOLVED = text("status != 'resolved'")
-_ALERT_SEVERITY = case(*((Alert.severity == severity, rank) for severity, rank in SEVERITY_RANK.items()), else_=-1)
 
 SORT_COLUMNS = {
     "lastSeenAt": Alert.last_seen_at,
@@ -34,8 +30,7 @@ SORT_COLUMNS = {
     "status": Alert.status,
     "type": Alert.alert_type,
     "meterNumber": Meter.meter_number,
-    # A CASE expression sorts like a column; order_by only calls .asc()/.desc() on it.
-    "severity": cast(InstrumentedAttribute[Any], _ALERT_SEVERITY),
+    "severity": severity_rank(Alert.severity),
 }
 DEFAULT_SORT = "-lastSeenAt"
 # Rows per statement: 8 bound values each stay well under the 32,767 parameters asyncpg and SQLite accept.
@@ -68,16 +63,11 @@ class RaisedAlert:
 
 @dataclass(frozen=True)
 class AlertCriteria:
-    """What an alert query is narrowed to; None leaves a criterion out."""
+    """What an alert query is narrowed to: the criteria every meter log has, status and type; None leaves one out."""
 
-    meter_id: int | None = None
-    meter_number: str | None = None
-    area_ids: frozenset[int] | None = None
+    log: LogCriteria
     statuses: frozenset[AlertStatus] = frozenset()
-    severities: frozenset[Severity] = frozenset()
     alert_type: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -152,39 +142,21 @@ _Joined = tuple[Alert, str | None, int | None, str | None]
 
 
 def _select() -> Select[_Joined]:
-    query = (
-        select(Alert, Meter.meter_number, Meter.area_id, Area.code)
-        .outerjoin(Meter, Alert.meter_id == Meter.id)
-        .outerjoin(Area, Meter.area_id == Area.id)
-    )
-    # Outer joins: an alert about no meter (or a meter in no area) has NULLs where the columns are NOT NULL.
-    return cast(Select[_Joined], query)
+    return with_meter(select(Alert, Meter.meter_number, Meter.area_id, Area.code), Alert.meter_id)
 
 
 def _conditions(criteria: AlertCriteria) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if criteria.meter_id is not None:
-        conditions.append(Alert.meter_id == criteria.meter_id)
-    if criteria.meter_number:
-        conditions.append(func.lower(Meter.meter_number) == criteria.meter_number.lower())
-    if criteria.area_ids is not None:
-        conditions.append(Meter.area_id.in_(criteria.area_ids))
+    conditions = common_conditions(Alert.meter_id, Alert.severity, criteria.log)
     if criteria.statuses:
         conditions.append(Alert.status.in_(criteria.statuses))
-    if criteria.severities:
-        conditions.append(Alert.severity.in_(criteria.severities))
     if criteria.alert_type:
         conditions.append(Alert.alert_type == criteria.alert_type)
     # Alerts seen at some point within the range: last seen after its start, first seen before its end.
-    if criteria.start is not None:
-        conditions.append(Alert.last_seen_at >= criteria.start)
-    if criteria.end is not None:
-        conditions.append(Alert.first_seen_at <= criteria.end)
+    if criteria.log.start is not None:
+        conditions.append(Alert.last_seen_at >= criteria.log.start)
+    if criteria.log.end is not None:
+        conditions.append(Alert.first_seen_at <= criteria.log.end)
     return conditions
-
-
-def _order(sort: str | None) -> list[ColumnElement[Any]]:
-    return [*order_by(sort, SORT_COLUMNS, DEFAULT_SORT), Alert.id.desc()]
 
 
 def _record(row: Row[_Joined]) -> AlertRecord:
@@ -192,39 +164,10 @@ def _record(row: Row[_Joined]) -> AlertRecord:
     return AlertRecord(alert, meter_number, area_id, area_code)
 
 
-def check_sort(sort: str | None) -> None:
-    """Refuse an unknown sort key before a download starts streaming.
-
-    Raises:
-        InvalidInput: every unknown key.
-    """
-    _order(sort)
-
-
-async def page(
-    session: AsyncSession, criteria: AlertCriteria, *, sort: str | None, offset: int, limit: int
-) -> tuple[list[AlertRecord], int]:
-    """Alerts matching `criteria`, one page in `sort` order (default last seen, newest first), with the total.
-
-    Raises:
-        InvalidInput: an unknown sort key.
-    """
-    order = _order(sort)
-    conditions = _conditions(criteria)
-    counted = select(func.count()).select_from(Alert).outerjoin(Meter, Alert.meter_id == Meter.id).where(*conditions)
-    total = await session.scalar(counted)
-    rows = await session.execute(_select().where(*conditions).order_by(*order).offset(offset).limit(limit))
-    return [_record(row) for row in rows], int(total or 0)
-
-
-async def stream(
-    session: AsyncSession, criteria: AlertCriteria, *, sort: str | None, chunk: int = 1000
-) -> AsyncIterator[AlertRecord]:
-    """Every alert matching `criteria` in `sort` order, fetched `chunk` rows at a time (bounded memory)."""
-    query = _select().where(*_conditions(criteria)).order_by(*_order(sort)).execution_options(yield_per=chunk)
-    result = await session.stream(query)
-    async for row in result:
-        yield _record(row)
+# Listing and downloading alerts: last seen first by default.
+ALERT_LOG: MeterLog[AlertCriteria, AlertRecord] = MeterLog(
+    Alert.id, Alert.meter_id, _select, _conditions, _record, SORT_COLUMNS, DEFAULT_SORT
+)
 
 
 async def by_ids(session: AsyncSession, alert_ids: Collection[int], *, for_update: bool = False) -> list[AlertRecord]:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, case, func, insert, select
+from sqlalchemy import ColumnElement, Row, Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
-from hes.db.enums import EventCategory, Severity
-from hes.db.store.listing import order_by
+from hes.db.enums import EventCategory
+from hes.db.store.meter_logs import SEVERITY_RANK as SEVERITY_RANK  # where alert rules look it up
+from hes.db.store.meter_logs import LogCriteria, MeterLog, common_conditions, severity_rank, with_meter
 from hes.db.tables import Area, Event, Meter
 from hes.ingest.records import IncomingEvent
-
-# Severity as its rank, so "-severity" puts critical first (the stored text would sort alphabetically).
-SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2, Severity.CRITICAL: 3}
-_EVENT_SEVERITY = case(*((Event.severity == severity, rank) for severity, rank in SEVERITY_RANK.items()), else_=-1)
 
 SORT_COLUMNS = {
     "occurredAt": Event.occurred_at,
@@ -26,8 +20,7 @@ SORT_COLUMNS = {
     "type": Event.event_type,
     "category": Event.category,
     "meterNumber": Meter.meter_number,
-    # A CASE expression sorts like a column; order_by only calls .asc()/.desc() on it.
-    "severity": cast(InstrumentedAttribute[Any], _EVENT_SEVERITY),
+    "severity": severity_rank(Event.severity),
 }
 DEFAULT_SORT = "-occurredAt"
 # Ids per IN list: well under the 32,767 bound parameters asyncpg and SQLite accept.
@@ -36,17 +29,12 @@ _IDS_PER_STATEMENT = 1000
 
 @dataclass(frozen=True)
 class EventCriteria:
-    """What an event query is narrowed to; None leaves a criterion out, an empty set matches nothing."""
+    """What an event query is narrowed to: the criteria every meter log has, customer, category and type."""
 
-    meter_id: int | None = None
-    meter_number: str | None = None
-    area_ids: frozenset[int] | None = None
+    log: LogCriteria
     customer_id: int | None = None
     categories: frozenset[EventCategory] = frozenset()
-    severities: frozenset[Severity] = frozenset()
     event_type: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -85,42 +73,22 @@ _Joined = tuple[Event, str | None, int | None, str | None, int | None]
 
 
 def _select() -> Select[_Joined]:
-    query = (
-        select(Event, Meter.meter_number, Meter.area_id, Area.code, Meter.customer_id)
-        .outerjoin(Meter, Event.meter_id == Meter.id)
-        .outerjoin(Area, Meter.area_id == Area.id)
-    )
-    # Outer joins: an event about no meter (or a meter in no area) has NULLs where the columns are NOT NULL.
-    return cast(Select[_Joined], query)
+    return with_meter(select(Event, Meter.meter_number, Meter.area_id, Area.code, Meter.customer_id), Event.meter_id)
 
 
 def _conditions(criteria: EventCriteria) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if criteria.meter_id is not None:
-        conditions.append(Event.meter_id == criteria.meter_id)
-    if criteria.meter_number:
-        # Meter numbers are one meter whatever their case (see meters.number_exists).
-        conditions.append(func.lower(Meter.meter_number) == criteria.meter_number.lower())
-    if criteria.area_ids is not None:
-        conditions.append(Meter.area_id.in_(criteria.area_ids))
+    conditions = common_conditions(Event.meter_id, Event.severity, criteria.log)
     if criteria.customer_id is not None:
         conditions.append(Meter.customer_id == criteria.customer_id)
     if criteria.categories:
         conditions.append(Event.category.in_(criteria.categories))
-    if criteria.severities:
-        conditions.append(Event.severity.in_(criteria.severities))
     if criteria.event_type:
         conditions.append(Event.event_type == criteria.event_type)
-    if criteria.start is not None:
-        conditions.append(Event.occurred_at >= criteria.start)
-    if criteria.end is not None:
-        conditions.append(Event.occurred_at <= criteria.end)
+    if criteria.log.start is not None:
+        conditions.append(Event.occurred_at >= criteria.log.start)
+    if criteria.log.end is not None:
+        conditions.append(Event.occurred_at <= criteria.log.end)
     return conditions
-
-
-def _order(sort: str | None) -> list[ColumnElement[Any]]:
-    # The id breaks ties, so pages never overlap and the newest of equal times comes first.
-    return [*order_by(sort, SORT_COLUMNS, DEFAULT_SORT), Event.id.desc()]
 
 
 def _record(row: Row[_Joined]) -> EventRecord:
@@ -128,39 +96,10 @@ def _record(row: Row[_Joined]) -> EventRecord:
     return EventRecord(event, meter_number, area_id, area_code, customer_id)
 
 
-async def page(
-    session: AsyncSession, criteria: EventCriteria, *, sort: str | None, offset: int, limit: int
-) -> tuple[list[EventRecord], int]:
-    """Events matching `criteria`, one page in `sort` order (default newest first), with the total.
-
-    Raises:
-        InvalidInput: an unknown sort key.
-    """
-    order = _order(sort)
-    conditions = _conditions(criteria)
-    counted = select(func.count()).select_from(Event).outerjoin(Meter, Event.meter_id == Meter.id).where(*conditions)
-    total = await session.scalar(counted)
-    rows = await session.execute(_select().where(*conditions).order_by(*order).offset(offset).limit(limit))
-    return [_record(row) for row in rows], int(total or 0)
-
-
-def check_sort(sort: str | None) -> None:
-    """Refuse an unknown sort key before a download starts streaming.
-
-    Raises:
-        InvalidInput: every unknown key.
-    """
-    _order(sort)
-
-
-async def stream(
-    session: AsyncSession, criteria: EventCriteria, *, sort: str | None, chunk: int = 1000
-) -> AsyncIterator[EventRecord]:
-    """Every event matching `criteria` in `sort` order, fetched `chunk` rows at a time (bounded memory)."""
-    query = _select().where(*_conditions(criteria)).order_by(*_order(sort)).execution_options(yield_per=chunk)
-    result = await session.stream(query)
-    async for row in result:
-        yield _record(row)
+# Listing and downloading events: newest first by default.
+EVENT_LOG: MeterLog[EventCriteria, EventRecord] = MeterLog(
+    Event.id, Event.meter_id, _select, _conditions, _record, SORT_COLUMNS, DEFAULT_SORT
+)
 
 
 async def by_id(session: AsyncSession, event_id: int) -> EventRecord | None:
