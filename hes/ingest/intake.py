@@ -8,7 +8,7 @@ refusal against the sender's own item positions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,11 +107,7 @@ async def take_in(
         codes, obis_problems = await ingestor.catalogue.resolve(set(readings.obis))
     except (DBAPIError, OSError) as error:  # a cache miss met a database that is down
         raise IngestUnavailable() from error
-    meter_problems = {
-        number: UNKNOWN_METER if number not in meters else METER_NOT_ALLOWED
-        for number in numbers
-        if number not in meters or not scope.allows(meters[number])
-    }
+    meter_problems = refused_meters(scope, numbers, meters)
     positions = readings.positions if readings.positions is not None else range(len(readings.meter_numbers))
     problems: list[ItemProblem] = []
     if meter_problems or obis_problems:
@@ -129,6 +125,15 @@ async def take_in(
     return IntakeResult(
         receipt.accepted, receipt.duplicates, receipt.events_accepted, receipt.events_duplicates, tuple(problems)
     )
+
+
+def refused_meters(scope: SenderScope, numbers: Iterable[str], meters: Mapping[str, MeterRef]) -> dict[str, str]:
+    """The numbers `scope` may not send for, each with why: UNKNOWN_METER (not in `meters`) or METER_NOT_ALLOWED."""
+    return {
+        number: UNKNOWN_METER if number not in meters else METER_NOT_ALLOWED
+        for number in numbers
+        if number not in meters or not scope.allows(meters[number])
+    }
 
 
 def _keep(

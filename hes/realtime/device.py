@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,11 +10,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.enums import ReadingSource
-from hes.db.store import realtime as store
-from hes.db.store.realtime import DeviceGrant, MeterPlacement
+from hes.db.store import meter_contact
 from hes.errors import AuthenticationFailed, InvalidInput, Problem
+from hes.ingest.intake import SenderScope, refused_meters
 from hes.ingest.records import IncomingReading
 from hes.obis.codes import ObisCode
+from hes.services import device_tokens
 
 # One message carries at most this many readings (engine.io refuses messages over 1 MB, ~8,000 typical readings);
 # a gateway with more splits them over several messages, each acknowledged once durable.
@@ -37,23 +37,15 @@ class Rejected:
         return {"index": self.index, "reason": self.reason}
 
 
-def hash_device_token(token: str) -> str:
-    """The SHA-256 hex digest stored in device_tokens.token_hash (the token itself is never kept)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def grant_for(session: AsyncSession, token: object) -> DeviceGrant:
-    """The grant of a valid, unrevoked device token.
+async def grant_for(session: AsyncSession, token: object) -> SenderScope:
+    """The meters a device token may send for; asked of the database each time, so a revocation stops it at once.
 
     Raises:
         AuthenticationFailed: the token is missing, not text, unknown or revoked.
     """
     if not isinstance(token, str) or not token:
         raise AuthenticationFailed("missing device token")
-    grant = await store.device_grant(session, hash_device_token(token))
-    if grant is None:
-        raise AuthenticationFailed("invalid or revoked device token")
-    return grant
+    return await device_tokens.sender_of(session, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +57,8 @@ class DeviceUpdate:
     rejected: list[Rejected]
 
 
-async def readings_from_update(session: AsyncSession, grant: DeviceGrant, payload: object) -> DeviceUpdate:
-    """The readings of a `meter-update` the grant covers, and every reading refused with its reason.
+async def readings_from_update(session: AsyncSession, scope: SenderScope, payload: object) -> DeviceUpdate:
+    """The readings of a `meter-update` the token's scope covers, and every reading refused with its reason.
 
     Raises:
         InvalidInput: the payload is not `{"readings": [...]}` or holds too many readings.
@@ -79,15 +71,16 @@ async def readings_from_update(session: AsyncSession, grant: DeviceGrant, payloa
             parsed.append((index, *_parse_item(item)))
         except ValueError as error:
             rejected.append(Rejected(index, str(error)))
-    meters = await store.meters_by_number(session, {number for _, number, *_ in parsed})
+    numbers = {number for _, number, *_ in parsed}
+    meters = {meter.meter_number: meter for meter in await meter_contact.by_numbers(session, numbers)}
+    refused = refused_meters(scope, numbers, meters)
     update = DeviceUpdate([], [], rejected)
     for index, number, obis, timestamp, value, unit in parsed:
-        meter = meters.get(number)
-        if meter is None or not _covers(grant, meter):
+        if number in refused:
             rejected.append(Rejected(index, f"meter {number!r} is unknown or not covered by this device token"))
             continue
         update.readings.append(
-            IncomingReading(meter.meter_id, obis, timestamp, value, unit, source=ReadingSource.SOCKETIO)
+            IncomingReading(meters[number].id, obis, timestamp, value, unit, source=ReadingSource.SOCKETIO)
         )
         update.positions.append(index)
     return update
@@ -139,9 +132,3 @@ def _parse_item(item: object) -> tuple[str, ObisCode, datetime, float, str | Non
     if unit is not None and (not isinstance(unit, str) or len(unit) > _MAX_UNIT_LENGTH):
         raise ValueError("unit must be short text or null")
     return number, obis, timestamp, measured, unit
-
-
-def _covers(grant: DeviceGrant, meter: MeterPlacement) -> bool:
-    if grant.meter_id is not None:
-        return grant.meter_id == meter.meter_id
-    return grant.concentrator_id is not None and grant.concentrator_id == meter.concentrator_id

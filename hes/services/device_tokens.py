@@ -149,13 +149,26 @@ async def authenticate(sessions: async_sessionmaker[AsyncSession], cache: Device
     if scope is not None:
         return scope
     async with sessions() as session:
-        grant = await store.use(session, digest, utc_now())
-        await session.commit()
-    if grant is None:
-        raise AuthenticationFailed("invalid or revoked device token")
-    scope = SenderScope(meter_id=grant.meter_id, concentrator_id=grant.concentrator_id)
+        scope = await _sender_of_hash(session, digest)
     cache.put(digest, scope)
     return scope
+
+
+async def sender_of(session: AsyncSession, token: str) -> SenderScope:
+    """Whom a device token belongs to, asked of the database (no cache); records its use and commits.
+
+    Raises:
+        AuthenticationFailed: unknown or revoked.
+    """
+    return await _sender_of_hash(session, hash_token(token))
+
+
+async def _sender_of_hash(session: AsyncSession, token_hash: str) -> SenderScope:
+    grant = await store.use(session, token_hash, utc_now())
+    await session.commit()
+    if grant is None:
+        raise AuthenticationFailed("invalid or revoked device token")
+    return SenderScope(meter_id=grant.meter_id, concentrator_id=grant.concentrator_id)
 
 
 def _holder(meter_id: int, concentrator_id: str | None, scope: DeviceTokenScope) -> store.Holder:
