@@ -6,8 +6,6 @@ offline after. Nothing is assumed at start-up: the first check recomputes every 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -145,7 +143,7 @@ StatusListener = Callable[[Sequence[StatusChange]], Awaitable[None]]
 
 
 class MeterStatusMonitor:
-    """Runs the status check now and then every `interval_s` seconds, handing transitions to `on_changes`."""
+    """The status check as the scheduler runs it: with its clock and defaults, handing transitions to `on_changes`."""
 
     def __init__(
         self,
@@ -153,30 +151,12 @@ class MeterStatusMonitor:
         defaults: StatusDefaults,
         *,
         on_changes: StatusListener | None = None,
-        interval_s: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        if interval_s <= 0:
-            raise ValueError("interval_s must be positive")
         self._sessions = sessions
         self._defaults = defaults
         self._on_changes = on_changes
-        self._interval = interval_s
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Start checking in the background; the first check runs at once (idempotent)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="meter-status-check")
-
-    async def stop(self) -> None:
-        """Stop checking; a check in progress is abandoned (its transaction rolls back)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def run_once(self) -> list[StatusChange]:
         """One check, with its transitions handed on."""
@@ -185,11 +165,3 @@ class MeterStatusMonitor:
         if changes and self._on_changes is not None:
             await self._on_changes(changes)
         return changes
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # the database may be down for a while; the next round tries again
-                logger.exception("meter status check failed; retrying in %.0f s", self._interval)
-            await asyncio.sleep(self._interval)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from hes.db.engine import make_engine, make_session_factory
 from hes.db.enums import ConnectionMode, EventCategory, MeterStatus, Severity
 from hes.db.tables import Area, Event, Meter
 from hes.runtime import Runtime
@@ -158,35 +156,15 @@ def test_defaults_refuse_nonsense() -> None:
     assert StatusDefaults().allowed_silence(900) == timedelta(seconds=1920)
 
 
-async def test_the_monitor_checks_at_once_and_hands_changes_on(runtime: Runtime) -> None:
+async def test_the_monitor_hands_each_checks_changes_on(runtime: Runtime) -> None:
     await _meters(runtime, Meter(meter_number="LOST", status=MeterStatus.ONLINE, last_seen_at=_ago(40)))
     handed: list[Sequence[StatusChange]] = []
-    arrived = asyncio.Event()
 
     async def on_changes(changes: Sequence[StatusChange]) -> None:
         handed.append(changes)
-        arrived.set()
 
-    monitor = MeterStatusMonitor(runtime.sessions, DEFAULTS, on_changes=on_changes, interval_s=3600, clock=lambda: NOW)
-    await monitor.start()
-    try:
-        await asyncio.wait_for(arrived.wait(), 15)
-    finally:
-        await monitor.stop()
+    monitor = MeterStatusMonitor(runtime.sessions, DEFAULTS, on_changes=on_changes, clock=lambda: NOW)
+    changes = await monitor.run_once()
+    assert [change.meter_number for change in changes] == ["LOST"]
+    assert await monitor.run_once() == []  # idempotent, and nothing to hand on
     assert [[change.meter_number for change in changes] for changes in handed] == [["LOST"]]
-    assert await monitor.run_once() == []  # idempotent
-    with pytest.raises(ValueError):
-        MeterStatusMonitor(runtime.sessions, DEFAULTS, interval_s=0)
-
-
-async def test_the_monitor_survives_a_failing_check(runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
-    engine = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")  # nothing listens on port 1
-    monitor = MeterStatusMonitor(make_session_factory(engine), DEFAULTS, interval_s=0.01)
-    try:
-        await monitor.start()
-        while "meter status check failed" not in caplog.text:
-            await asyncio.sleep(0.01)
-        assert monitor._task is not None and not monitor._task.done()
-    finally:
-        await monitor.stop()
-        await engine.dispose()
