@@ -33,7 +33,7 @@ from hes.db.migrate import upgrade
 from hes.db.store import obis_codes
 from hes.db.store.obis_codes import ObisDescription
 from hes.db.store.readings import ReadingRow, write_readings
-from hes.ingest.records import IncomingReading, StoredBatch
+from hes.ingest.records import IncomingReading, ReadingColumns, StoredBatch
 from hes.services import consumption, dashboard
 from hes.services.consumption import ConsumptionRequest, Interval
 from hes.services.consumption_rollup import ConsumptionRollups, RollupSettings
@@ -185,7 +185,8 @@ async def rebuild_rate(sessions: async_sessionmaker[AsyncSession], args: argpars
         await session.commit()
     listener = ConsumptionRollups(sessions, RollupSettings(catch_up=False, max_pending=10 * args.meters))
     code = ENERGY_REGISTERS[0].obis
-    batch = StoredBatch(tuple(IncomingReading(row.meter_id, code, row.ts, row.value) for row in rows), (), ())
+    readings = ReadingColumns.of([IncomingReading(row.meter_id, code, row.ts, row.value) for row in rows])
+    batch = StoredBatch(readings, (), ())
     started = time.perf_counter()
     await listener.batch_stored(batch)
     noted = time.perf_counter() - started

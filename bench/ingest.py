@@ -1,15 +1,18 @@
 """Ingest throughput on PostgreSQL with >= 20 M readings already stored, next to the same-run COPY-stage ceiling.
 
-Run:  .venv/bin/python bench/ingest.py [--preload 20000000] [--meters 10000] [--sections http]
+Run:  .venv/bin/python bench/ingest.py [--preload 20000000] [--meters 10000] [--sections http mqtt socketio storage]
                                        [--connections 256 64] [--http-readings 1500000]
+                                       [--mqtt-messages 100000] [--mqtt-meters 8]
+                                       [--socketio-clients 200] [--socketio-seconds 10]
 
 Creates a scratch database on postgresql://postgres@127.0.0.1:5432 (HES_BENCH_POSTGRES_DSN overrides),
 migrates it, registers `--meters` meters under 10 concentrators (one gateway device token each), preloads
 `--preload` readings with COPY (4 OBIS codes, quarter-hourly, time-major as a fleet reports), VACUUMs, then:
 
   ceiling   rows/s through `write_readings`' COPY + staging path (100,000-row batches, one commit each) on
-            fresh keys, measured again right before each figure, which is printed next to it with the ratio;
-  sections  each adds its own figures (`--sections`, in order):
+            fresh keys, measured again right before the figures of each run; every figure is printed next to
+            the latest one, with the ratio where the figure is readings/s too (an MQTT message is one reading);
+  sections  each adds its own figures (`--sections`, in order; all of them by default):
             http      the ingest path in-process (Ingestor.submit, no HTTP, no listeners), then
                       POST /api/meters/data-ingestion, batches of 100 and 1,000 readings over `--connections`
                       keep-alive connections (aiohttp; more for small batches, so that as many readings are
@@ -17,12 +20,22 @@ migrates it, registers `--meters` meters under 10 concentrators (one gateway dev
                       services), then against a real `hes serve` (uvicorn, one worker) with its listeners
                       (real-time fan-out, alert rules, consumption rollups). Each run prints CPU seconds of
                       server, client and PostgreSQL (the backends of the bench database, plus the shared WAL
-                      writer, checkpointer and background writer);
-            (mqtt and socketio are added with those transports: one async function each in SECTIONS);
-  storage   bytes per stored reading: pg_total_relation_size over the partitions of `readings` / rows.
+                      writer, checkpointer and background writer);  bench/ingest_http.py
+            mqtt      `--mqtt-messages` QoS 1 messages from `--mqtt-meters` meters through a private Mosquitto
+                      with deploy/mosquitto's configuration: the publish rate, a raw paho consumer (the broker's
+                      ceiling), HES Core's MqttChannel into a counting sink, into the ingest path on this
+                      database (a backlog drained), and live (publishing while it consumes); zero loss checked
+                      by counting the stored rows;  bench/ingest_mqtt.py
+            socketio  `--socketio-clients` Socket.IO clients of a real `hes serve` (admin token; `all`, area and
+                      meter rooms) while the HTTP run with batches of 1,000 goes to it: deliveries/s and the lag
+                      from the readings' storing (`lastSeenAt`) to receipt; then bench/realtime.py's in-process
+                      hub against raw python-socketio emit (`--socketio-seconds` per phase, 0 skips it);
+                      bench/ingest_socketio.py
+            storage   bytes per stored reading: pg_total_relation_size over the partitions of `readings` / rows.
 
 The database is dropped at the end. Figures, not assertions. Targets (issue 5): >= 150,000 readings/s over
-HTTP and >= 0.7 x the ceiling; <= 100 bytes per reading.
+HTTP and >= 0.7 x the ceiling; >= 12,000 MQTT messages/s at QoS 1 with zero loss; >= 10,000 Socket.IO
+deliveries/s with p99 lag <= 500 ms; <= 100 bytes per reading.
 """
 
 from __future__ import annotations
@@ -39,8 +52,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-from sqlalchemy import insert, text
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,10 +77,6 @@ STEP = timedelta(minutes=15)
 CODES = ("1-0:1.8.0.255", "1-0:2.8.0.255", "1-0:32.7.0.255", "1-0:31.7.0.255")
 GATEWAYS = 10
 CEILING_BATCH = 100_000
-# Room for HOT updates: every batch rewrites each meter's last-seen mark and each (meter, code)'s latest value.
-# Without free space in their pages every such update also inserts into every index of the table (measured
-# here: 2-3x the cost of the readings insert itself). Proposed as migration 0003; set here until it lands.
-FILLFACTORS = {"meters": 70, "latest_readings": 50}
 INSTALLED = MeterStatus.INSTALLED
 _ADMIN = Principal(user_id=0, username="bench", role=Role.ADMIN)
 
@@ -94,19 +103,25 @@ class Bench:
         return first
 
     def report(self, label: str, value: float, unit: str = "readings/s", *, ratio: bool = True) -> None:
-        """Print a figure next to the ceiling and keep it for the summary."""
+        """Print a figure next to the latest ceiling (and its ratio to it, unless `ratio` is off: other units)
+        and keep it for the summary."""
         shown = f"{value:,.0f} {unit}"
-        if ratio and self.ceiling:
-            print(
-                f"  {label:44} {shown:>22}   ceiling {self.ceiling:>10,.0f} rows/s   ratio {value / self.ceiling:.2f}"
-            )
-            self.figures.append((label, shown, self.ceiling, value / self.ceiling))
-        else:
-            print(f"  {label:44} {shown:>22}")
-            self.figures.append((label, shown, None, None))
+        share = value / self.ceiling if ratio and self.ceiling else None
+        self.figures.append((label, shown, self.ceiling or None, share))
+        print(_figure_line(*self.figures[-1]))
+
+
+def _figure_line(label: str, shown: str, ceiling: float | None, share: float | None) -> str:
+    line = f"  {label:48} {shown:>22}"
+    if ceiling:
+        line += f"   ceiling {ceiling:>10,.0f} rows/s"
+    if share is not None:
+        line += f"   ratio {share:.2f}"
+    return line
 
 
 Section = Callable[[Bench, argparse.Namespace], Awaitable[None]]
+SECTIONS = ("http", "mqtt", "socketio", "storage")
 
 
 async def admin(statement: str) -> None:
@@ -124,8 +139,6 @@ async def prepare(url: str, dsn: str, meters: int) -> Bench:
     sessions = make_session_factory(engine)
     try:
         async with sessions() as session:
-            for table, fillfactor in FILLFACTORS.items():
-                await session.execute(text(f"ALTER TABLE {table} SET (fillfactor = {fillfactor})"))
             await partitions.ensure_monthly_partitions(session, START, months_back=0, months_ahead=1)
             ids = await obis_codes.get_or_create_ids(session, [ObisCode.parse(code) for code in CODES])
             numbers = [f"BM-{index:07d}" for index in range(meters)]
@@ -173,14 +186,14 @@ async def preload(bench: Bench, count: int) -> None:
             ts = START + step * STEP
             for meter_id in bench.meter_ids:
                 for code, obis_id in enumerate(obis):
-                    yield (meter_id, obis_id, ts, value_of(meter_id, code, step), 0, 0)
+                    yield (meter_id, obis_id, 0, ts, value_of(meter_id, code, step))  # flags 0: good, polled
 
     connection = await asyncpg.connect(bench.dsn)
     try:
         began = time.perf_counter()
         await connection.copy_records_to_table(
-            "readings", records=records(), columns=("meter_id", "obis_id", "ts", "value", "quality", "source")
-        )  # type: ignore[arg-type]
+            "readings", records=records(), columns=("meter_id", "obis_id", "flags", "ts", "value")
+        )
         copied = time.perf_counter() - began
         print(
             f"preload: {steps * per_step:,} readings with COPY in {copied:.1f} s ({steps * per_step / copied:,.0f}/s)"
@@ -225,7 +238,7 @@ async def copy_ceiling(bench: Bench, rows_wanted: int = 1_000_000) -> None:
     bench.ceilings.append(bench.ceiling)
 
 
-async def storage(bench: Bench) -> None:
+async def storage(bench: Bench, _args: argparse.Namespace) -> None:
     """Bytes per stored reading, over every partition of `readings`, after VACUUM ANALYZE."""
     connection = await asyncpg.connect(bench.dsn)
     try:
@@ -240,28 +253,38 @@ async def storage(bench: Bench) -> None:
     bench.report("bytes per stored reading", total / rows, "bytes", ratio=False)
 
 
+def sections() -> dict[str, Section]:
+    """Each section by name (imported here: the section modules import their shared pieces from this one)."""
+    import ingest_http
+    import ingest_mqtt
+    import ingest_socketio
+
+    found: dict[str, Section] = {
+        "http": ingest_http.section,
+        "mqtt": ingest_mqtt.section,
+        "socketio": ingest_socketio.section,
+        "storage": storage,
+    }
+    assert tuple(found) == SECTIONS
+    return found
+
+
 async def run(bench_args: argparse.Namespace, url: str, dsn: str) -> None:
     """Every measurement, printed as it completes, then the summary."""
-    from ingest_http import section as http_section  # the HTTP section lives next to this file
-
-    sections: dict[str, Section] = {"http": http_section}
+    chosen = sections()
     if bench_args.batch_readings:
         os.environ["HES_INGEST_BATCH_READINGS"] = str(bench_args.batch_readings)  # the server's, via its env
     bench = await prepare(url, dsn, bench_args.meters)
-    print(f"fillfactor (HOT updates): {', '.join(f'{table} {value}' for table, value in FILLFACTORS.items())}")
     await preload(bench, bench_args.preload)
     for name in bench_args.sections:
         print(f"\n[{name}]")
-        await sections[name](bench, bench_args)
-    print("\n[storage]")
-    await storage(bench)
-    print("\nsummary (ratio = figure / the COPY-stage ceiling measured just before it, same run)")
+        await chosen[name](bench, bench_args)
+    print("\nsummary (ceiling: the COPY-stage rate measured just before the figure, same run; ratio = figure / it)")
     print(
-        f"  {'COPY-stage ceiling, each measurement':44} " + ", ".join(f"{c:,.0f}" for c in bench.ceilings) + " rows/s"
+        f"  {'COPY-stage ceiling, each measurement':48} " + ", ".join(f"{c:,.0f}" for c in bench.ceilings) + " rows/s"
     )
-    for label, shown, ceiling, ratio in bench.figures:
-        compared = f"   ceiling {ceiling:>10,.0f}   ratio {ratio:.2f}" if ceiling and ratio is not None else ""
-        print(f"  {label:44} {shown:>22}{compared}")
+    for figure in bench.figures:
+        print(_figure_line(*figure))
 
 
 def main() -> None:
@@ -269,7 +292,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preload", type=int, default=20_000_000, help="readings stored before measuring")
     parser.add_argument("--meters", type=int, default=10_000)
-    parser.add_argument("--sections", nargs="*", default=["http"], help="which sections to run, in order")
+    parser.add_argument(
+        "--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="which sections to run, in order"
+    )
     parser.add_argument(
         "--connections",
         type=int,
@@ -281,6 +306,12 @@ def main() -> None:
     parser.add_argument("--http-readings", type=int, default=1_500_000, help="readings per HTTP batch size")
     parser.add_argument("--py-spy", help="path of py-spy: record the server's stacks during each HTTP run")
     parser.add_argument("--batch-readings", type=int, help="HES_INGEST_BATCH_READINGS for the server and in-process")
+    parser.add_argument("--mqtt-messages", type=int, default=100_000, help="QoS 1 messages per MQTT phase")
+    parser.add_argument("--mqtt-meters", type=int, default=8, help="meters publishing over MQTT (one connection each)")
+    parser.add_argument("--socketio-clients", type=int, default=200)
+    parser.add_argument(
+        "--socketio-seconds", type=float, default=10.0, help="each phase of the hub vs raw emit comparison; 0 skips it"
+    )
     args = parser.parse_args()
 
     name = f"hes_bench_ingest_{os.getpid()}_{secrets.token_hex(3)}"

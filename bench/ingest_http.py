@@ -130,7 +130,7 @@ async def in_process(bench: Bench, args: argparse.Namespace, readings: int = 1_0
             )
     engine = make_engine(bench.url)
     sessions = make_session_factory(engine)
-    ingestor = Ingestor(sessions, _settings(args), MeterDirectory(sessions), ObisCatalogue(sessions))
+    ingestor = Ingestor(sessions, ingest_settings(args), MeterDirectory(sessions), ObisCatalogue(sessions))
     await ingestor.directory.by_ids(bench.meter_ids)
     pending = iter(batches)
     stored = 0
@@ -155,7 +155,7 @@ async def in_process(bench: Bench, args: argparse.Namespace, readings: int = 1_0
     bench.report(f"ingest path in-process, submissions of {size:,}", stored / elapsed)
 
 
-def _settings(args: argparse.Namespace) -> IngestSettings:
+def ingest_settings(args: argparse.Namespace) -> IngestSettings:
     """The ingest settings of this run: the defaults, with `--batch-readings` if given."""
     defaults = IngestSettings()
     return replace(defaults, batch_readings=args.batch_readings or defaults.batch_readings)
@@ -192,6 +192,7 @@ def start_server(bench: Bench, var_dir: str, *, bare: bool = False) -> tuple[sub
         "HES_ENV": "test",
         "HES_VAR_DIR": var_dir,
         "HES_LOG_LEVEL": "WARNING",
+        "METER_PORT": "0",  # the dial-in listener on any free port: 4059 may be taken on a shared machine
     }
     command = [str(Path(sys.executable).parent / "hes"), "serve", "--no-migrate", "--host", "127.0.0.1"]
     command += ["--port", str(port)]
@@ -200,6 +201,11 @@ def start_server(bench: Bench, var_dir: str, *, bare: bool = False) -> tuple[sub
     log = open(Path(var_dir) / "server.log", "ab")  # noqa: SIM115 (the child holds it)
     process = subprocess.Popen(command, env=env, cwd=var_dir, stdout=log, stderr=subprocess.STDOUT)
     return process, port
+
+
+def server_log_tail(var_dir: str, lines: int = 1) -> str:
+    """The last lines the servers started in `var_dir` logged (why one did not start)."""
+    return "\n".join((Path(var_dir) / "server.log").read_text(errors="replace").strip().splitlines()[-lines:])
 
 
 async def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -319,7 +325,7 @@ def _profile(pid: int, args: argparse.Namespace, run: str) -> subprocess.Popen[b
 
 async def section(bench: Bench, args: argparse.Namespace) -> None:
     """In-process ingest, then HTTP with batches of 100 and 1,000."""
-    defaults = _settings(args)
+    defaults = ingest_settings(args)
     print(f"  ingest settings (the server's too): batches of up to {defaults.batch_readings:,} readings, "
           f"{defaults.writers} writers, linger {defaults.linger * 1000:.0f} ms")  # fmt: skip
     from ingest import copy_ceiling
@@ -332,8 +338,7 @@ async def section(bench: Bench, args: argparse.Namespace) -> None:
             try:
                 await wait_ready(port, process)
             except RuntimeError as error:  # report what was measured, and why the rest was not
-                log = (Path(args.var_dir) / "server.log").read_text(errors="replace").strip().splitlines()
-                print(f"  {variant}: not measured, the server did not start ({error}): {log[-1] if log else ''}")
+                print(f"  {variant}: not measured, the server did not start ({error}): {server_log_tail(args.var_dir)}")
                 continue
             for size, connections in zip((100, 1_000), args.connections, strict=True):
                 await copy_ceiling(bench)

@@ -1,184 +1,58 @@
-"""MQTT ingest at QoS 1: messages/s HES Core's channel takes into the ingest path, next to the broker's own ceiling.
+"""The MQTT section of bench/ingest.py: messages/s at QoS 1 into HES Core's ingest path, next to the broker's ceiling.
 
-Run:  .venv/bin/python bench/ingest_mqtt.py [--messages 100000] [--meters 8] [--live] [--no-postgres]
+Run through bench/ingest.py (`--sections mqtt`; it prepares the database, the fleet and the COPY-stage ceiling the
+figures are compared with). Starts a private Mosquitto (`mosquitto` on PATH or /usr/sbin) on a free port with HES
+Core's configuration (deploy/mosquitto/mosquitto.conf and acl, only port and paths changed); the first
+`--mqtt-meters` meters of the fleet publish, each with its own broker account. Measured in the same run:
 
-Starts a dedicated Mosquitto (`mosquitto` on PATH or /usr/sbin) on a free port with HES Core's configuration
-(deploy/mosquitto/mosquitto.conf and acl, only port and paths changed) and measures, in the same run:
-
-  publish    the burst itself: `--meters` paho connections (one per meter, in 4 child processes, so they do
-             not share this process's interpreter) publish `--messages` QoS 1 single-reading messages (~90 bytes)
+  publish    the burst itself: one paho connection per meter (in 4 child processes, so they do not share this
+             process's interpreter) publishes `--mqtt-messages` QoS 1 single-reading messages (~90 bytes) in all,
              as fast as the broker acknowledges them;
   raw paho   the broker's ceiling for one Python consumer: a plain paho-mqtt loop (automatic PUBACK, nothing
              done per message) drains that backlog from a persistent session;
   channel    HES Core's MqttChannel drains the same backlog into a sink that only counts (decode, batch,
              manual PUBACK after the "store": the channel's own cost);
-  postgres   the same into the real ingest path (IngestorSink -> Ingestor -> PostgreSQL, a scratch database on
-             postgresql://postgres@127.0.0.1:5432, HES_BENCH_POSTGRES_DSN overrides), then counts the stored rows:
-             zero loss means every message published is a stored reading.
+  postgres   the same into the real ingest path (IngestorSink -> Ingestor -> the bench's PostgreSQL);
+  live       the channel consuming into PostgreSQL while the publishers publish (they share the 2 cores).
 
-Each consumer drains a backlog queued in its persistent session while it was offline, so publishers and
-consumer do not compete for the 2 cores; `--live` adds a run where the channel consumes (into PostgreSQL)
-while the publishers publish. Figures, not assertions. Target (issue 5): >= 12,000 messages/s at QoS 1, zero loss.
+The backlog phases drain what queued in the consumer's persistent session while it was offline, so publishers and
+consumer do not compete. Each message carries a reading no other part of the run uses (a quarter-hour the bench
+hands out, one second per message), so zero loss is checked by counting the stored rows of that stretch.
+Target (issue 5): >= 12,000 messages/s at QoS 1, zero loss.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
-import resource
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncpg
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from mqtt_broker import Broker, consumer, forget_session, payload, publish
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hes.connectivity.mqtt import IngestorSink, MeterDataSink, MqttChannel, MqttSettings
+from hes.connectivity.mqtt import IngestorSink, MeterDataSink, MqttChannel, MqttSettings, Uplink
 from hes.connectivity.mqtt.sink import CommunicationNote
 from hes.db.engine import make_engine, make_session_factory
-from hes.db.enums import MeterStatus
-from hes.db.migrate import upgrade
-from hes.db.tables import Meter, Reading
-from hes.ingest.ingestor import Ingestor, IngestSettings
+from hes.db.tables import Reading
+from hes.ingest.ingestor import Ingestor
 from hes.ingest.intake import IntakeResult, NamedEvent, NamedReadings
 from hes.ingest.meter_directory import MeterDirectory
 from hes.ingest.obis_catalogue import ObisCatalogue
 
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DEPLOY = ROOT / "deploy" / "mosquitto"
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-HES_USER, HES_PASSWORD = "hes-core", secrets.token_hex(8)
-START = datetime(2025, 3, 3, tzinfo=UTC)
-PUBLISHERS = 4  # child processes publishing; paho in threads of one process is held back by the GIL
+if TYPE_CHECKING:
+    from ingest import Bench
 
-
-def device_password(meter_number: str) -> str:
-    """Each bench meter's broker password."""
-    return f"bench-{meter_number}"
-
-
-def payload(step: int) -> bytes:
-    """Message `step` of a meter: one energy reading, quarter-hourly from START."""
-    moment = (START + timedelta(minutes=15 * step)).isoformat()
-    return b'{"obis":"1-0:1.8.0.255","timestamp":"%s","value":%d.5,"unit":"kWh"}' % (moment.encode(), step)
-
-
-# --- the broker ------------------------------------------------------------------------------------------
-
-
-class Broker:
-    """A Mosquitto with HES Core's configuration on a free port, in a scratch directory."""
-
-    def __init__(self, directory: Path, meters: Sequence[str]) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.directory = directory
-        passwords = directory / "passwd"
-        passwords.touch(mode=0o600)
-        for user, password in [(HES_USER, HES_PASSWORD), *((meter, device_password(meter)) for meter in meters)]:
-            subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
-        shutil.copy(DEPLOY / "acl", directory / "acl")
-        config = (DEPLOY / "mosquitto.conf").read_text()
-        for pattern, line in {
-            r"^listener 1883$": f"listener {self.port} 127.0.0.1",
-            r"^password_file .*$": f"password_file {passwords}",
-            r"^acl_file .*$": f"acl_file {directory / 'acl'}",
-            r"^persistence_location .*$": f"persistence_location {directory}/",
-        }.items():
-            config = re.sub(pattern, line, config, flags=re.MULTILINE)
-        (directory / "mosquitto.conf").write_text(config + "\nuser root\n")
-        log = (directory / "mosquitto.log").open("ab")
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(directory / "mosquitto.conf")], stdout=log, stderr=log)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("mosquitto did not start")
-
-    @property
-    def url(self) -> str:
-        """MQTT_URL for HES Core."""
-        return f"mqtt://{HES_USER}:{HES_PASSWORD}@127.0.0.1:{self.port}"
-
-    def dropped(self) -> bool:
-        """True if the broker logged dropping messages."""
-        return "dropped" in (self.directory / "mosquitto.log").read_text(errors="replace").lower()
-
-    def stop(self) -> None:
-        """Terminate the broker."""
-        self.process.terminate()
-        self.process.wait(10)
-
-
-# --- publishers (child process) ----------------------------------------------------------------------------
-
-
-def publish_meter(port: int, meter: str, count: int, first: int, acked: list[int]) -> None:
-    """Publish `count` readings of one meter at QoS 1 and wait for every PUBACK."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{meter}", protocol=mqtt.MQTTv311)
-    client.username_pw_set(meter, device_password(meter))
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    infos = [
-        client.publish(f"hes/meters/{meter}/readings", payload(step), qos=1) for step in range(first, first + count)
-    ]
-    for info in infos:
-        info.wait_for_publish(timeout=300)
-    acked.append(sum(info.is_published() for info in infos))
-    client.disconnect()
-    client.loop_stop()
-
-
-def publishers_main(port: int, count: int, first: int, meters: list[str]) -> None:
-    """Child process: publish from every meter at once, print the messages acknowledged."""
-    acked: list[int] = []
-    threads = [threading.Thread(target=publish_meter, args=(port, m, count, first, acked)) for m in meters]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    print(sum(acked))
-
-
-async def publish(broker: Broker, meters: list[str], per_meter: int, first: int) -> tuple[int, float]:
-    """Publish from child processes (PUBLISHERS, meters dealt out); messages the broker acknowledged, seconds taken."""
-    began = time.perf_counter()
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            "--publish",
-            str(broker.port),
-            str(per_meter),
-            str(first),
-            *meters[i::PUBLISHERS],
-            stdout=asyncio.subprocess.PIPE,
-        )
-        for i in range(min(PUBLISHERS, len(meters)))
-    ]
-    outputs = await asyncio.gather(*(process.communicate() for process in processes))
-    return sum(int(output.decode().strip() or 0) for output, _ in outputs), time.perf_counter() - began
+_SECONDS_PER_STEP = 900  # messages of one meter are a second apart: a quarter-hour holds 900 of them
 
 
 # --- consumers ---------------------------------------------------------------------------------------------
@@ -187,10 +61,7 @@ async def publish(broker: Broker, meters: list[str], per_meter: int, first: int)
 def raw_paho(broker: Broker, expected: int, subscribe_only: bool) -> float:
     """The broker's ceiling for one Python consumer: seconds for a plain paho loop to take `expected` messages."""
     received = 0
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5, reconnect_on_failure=False
-    )
-    client.username_pw_set(HES_USER, HES_PASSWORD)
+    client = consumer("bench-raw")
 
     def on_message(_client: mqtt.Client, _userdata: object, _message: mqtt.MQTTMessage) -> None:
         nonlocal received
@@ -202,7 +73,7 @@ def raw_paho(broker: Broker, expected: int, subscribe_only: bool) -> float:
     properties.ReceiveMaximum = 10_000
     client.connect("127.0.0.1", broker.port, clean_start=False, properties=properties)
     if subscribe_only:
-        client.subscribe("hes/meters/+/readings", qos=1)
+        client.subscribe(f"hes/meters/+/{Uplink.READINGS.value}", qos=1)
         for _ in range(20):
             client.loop(0.05)
         client.disconnect()
@@ -218,10 +89,10 @@ def raw_paho(broker: Broker, expected: int, subscribe_only: bool) -> float:
 class CountingSink:
     """A sink that stores nothing: what the channel itself costs (decode, batch, PUBACK)."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int) -> None:
         self.readings = 0
         self.done = asyncio.Event()
-        self.expected = 0
+        self.expected = expected
 
     async def take_in(self, readings: NamedReadings, events: Sequence[NamedEvent]) -> IntakeResult:
         """Count."""
@@ -237,56 +108,11 @@ class CountingSink:
         """Nothing."""
 
 
-async def drain(settings: MqttSettings, sink: MeterDataSink, done: asyncio.Event) -> float:
-    """Seconds for a channel to take its session's backlog (until `done`)."""
-    channel = MqttChannel(settings, sink)
-    began = time.perf_counter()
-    await channel.start()
-    await done.wait()
-    elapsed = time.perf_counter() - began
-    await channel.stop()
-    return elapsed
-
-
-async def subscribe_once(settings: MqttSettings) -> None:
-    """Create the channel's persistent session and subscription, so a backlog queues for it while it is away."""
-    channel = MqttChannel(settings, CountingSink())
-    await channel.start()
-    await channel.wait_connected(10)
-    await channel.stop()
-
-
-# --- PostgreSQL --------------------------------------------------------------------------------------------
-
-
-async def scratch_database(meters: list[str]) -> tuple[str, str]:
-    """A migrated scratch database with the bench meters; its name and SQLAlchemy URL."""
-    name = f"hes_bench_mqtt_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
-    await asyncio.to_thread(upgrade, url)
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        session.add_all(Meter(meter_number=number, status=MeterStatus.INSTALLED) for number in meters)
-        await session.commit()
-    await engine.dispose()
-    return name, url
-
-
-async def drop_database(name: str) -> None:
-    """Drop the scratch database."""
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
-
-
 class StoredSink(IngestorSink):
     """The real ingest sink, telling when `expected` readings were accepted or found already stored."""
 
-    def __init__(self, ingestor: Ingestor, sessions: object, expected: int) -> None:
-        super().__init__(ingestor, sessions)  # type: ignore[arg-type]
+    def __init__(self, ingestor: Ingestor, sessions: async_sessionmaker[AsyncSession], expected: int) -> None:
+        super().__init__(ingestor, sessions)
         self.expected = expected
         self.seen = 0
         self.done = asyncio.Event()
@@ -300,104 +126,170 @@ class StoredSink(IngestorSink):
         return result
 
 
-# --- the run -----------------------------------------------------------------------------------------------
+async def drain(settings: MqttSettings, sink: MeterDataSink, done: asyncio.Event) -> float:
+    """Seconds for a channel to take its session's backlog (until `done`)."""
+    channel = MqttChannel(settings, sink)
+    began = time.perf_counter()
+    await channel.start()
+    await done.wait()
+    elapsed = time.perf_counter() - began
+    await channel.stop()
+    return elapsed
 
 
-def cpu() -> float:
-    """CPU seconds of this process so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+async def subscribe_once(settings: MqttSettings) -> None:
+    """Create the channel's persistent session and subscription, so a backlog queues for it while it is away."""
+    channel = MqttChannel(settings, CountingSink(0))
+    await channel.start()
+    await channel.wait_connected(10)
+    await channel.stop()
 
 
-def line(label: str, messages: int, seconds: float, ceiling: float | None = None, extra: str = "") -> float:
-    """Print one figure; return its rate."""
-    rate = messages / seconds if seconds else 0.0
-    ratio = f"  ({rate / ceiling:.2f} x raw paho)" if ceiling else ""
-    print(f"  {label:<34} {messages:>8,} msgs in {seconds:6.2f} s = {rate:>9,.0f} msgs/s{ratio}{extra}", flush=True)
-    return rate
+# --- the section -------------------------------------------------------------------------------------------
 
 
-async def run(arguments: argparse.Namespace) -> None:
-    """Every phase, in order; figures printed as they come."""
-    meters = [f"BENCH-{index:03d}" for index in range(arguments.meters)]
-    per_meter = arguments.messages // arguments.meters
-    total = per_meter * arguments.meters
-    with tempfile.TemporaryDirectory(prefix="hes-bench-mqtt-") as directory:
-        broker = Broker(Path(directory), meters)
-        try:
-            print(f"MQTT ingest at QoS 1, {total:,} single-reading messages (~{len(payload(0))} bytes) "
-                  f"from {len(meters)} meters, mosquitto with deploy/mosquitto/mosquitto.conf")  # fmt: skip
-            await asyncio.to_thread(raw_paho, broker, 0, True)
-            acked, seconds = await publish(broker, meters, per_meter, 0)
-            line("publish (broker acknowledged)", acked, seconds)
-            seconds = await asyncio.to_thread(raw_paho, broker, total, False)
-            ceiling = line("raw paho consumer (broker ceiling)", total, seconds)
+@dataclass(frozen=True)
+class Burst:
+    """What one phase publishes: every meter's `per_meter` messages, a second apart from `base`."""
 
-            settings = replace(MqttSettings.from_url(broker.url, client_id="bench-channel"), timeout_s=30.0)
-            await subscribe_once(settings)
-            await publish(broker, meters, per_meter, 0)
-            counting = CountingSink()
-            counting.expected = total
-            used = cpu()
-            seconds = await drain(settings, counting, counting.done)
-            line("channel -> counting sink", counting.readings, seconds, ceiling, f"  cpu {cpu() - used:.1f} s")
+    meters: list[str]
+    meter_ids: list[int]
+    per_meter: int
+    base: datetime
+    steps: int  # quarter-hours of the bench's time cursor the burst's readings occupy
 
-            if not arguments.no_postgres:
-                await postgres(arguments, broker, meters, per_meter, total, ceiling)
-            print(f"  broker logged dropped messages: {'YES' if broker.dropped() else 'no'}")
-        finally:
-            broker.stop()
+    @property
+    def total(self) -> int:
+        """Messages in all."""
+        return self.per_meter * len(self.meters)
 
 
-async def postgres(
-    arguments: argparse.Namespace, broker: Broker, meters: list[str], per_meter: int, total: int, ceiling: float
+def _burst(bench: Bench, args: argparse.Namespace) -> Burst:
+    """A burst on quarter-hours no other measurement uses, so its stored rows can be counted."""
+    from ingest import START, STEP
+
+    count = min(args.mqtt_meters, len(bench.meter_numbers))
+    per_meter = args.mqtt_messages // count
+    steps = -(-per_meter // _SECONDS_PER_STEP)
+    first = bench.take_steps(steps)
+    return Burst(bench.meter_numbers[:count], bench.meter_ids[:count], per_meter, START + first * STEP, steps)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """What one phase took: messages, seconds, and this process's CPU seconds (None: not this process's work)."""
+
+    messages: int
+    seconds: float
+    cpu: float | None = None
+
+    @property
+    def rate(self) -> float:
+        """Messages per second."""
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+def _report(bench: Bench, label: str, phase: Phase, broker_ceiling: float = 0.0, *, ratio: bool = True) -> float:
+    """A figure next to the COPY-stage ceiling, then what it is made of; return its rate."""
+    bench.report(label, phase.rate, "msgs/s", ratio=ratio)
+    notes = [f"{phase.rate / broker_ceiling:.2f} x raw paho"] if broker_ceiling else []
+    notes += [f"this process {phase.cpu:.1f} CPU s"] if phase.cpu is not None else []
+    print(f"    {phase.messages:,} messages in {phase.seconds:.2f} s" + (f" ({'; '.join(notes)})" if notes else ""))
+    return phase.rate
+
+
+async def _broker_figures(bench: Bench, broker: Broker, burst: Burst) -> float:
+    """Publish a burst and drain it with plain paho; the broker's ceiling for one consumer (messages/s)."""
+    await asyncio.to_thread(raw_paho, broker, 0, True)
+    published = Phase(*await publish(broker, burst.meters, burst.per_meter, burst.base))
+    _report(bench, "MQTT publish at QoS 1 (broker acknowledged)", published, ratio=False)
+    seconds = await asyncio.to_thread(raw_paho, broker, burst.total, False)
+    await asyncio.to_thread(forget_session, broker, "bench-raw")
+    return _report(bench, "MQTT raw paho consumer (broker ceiling)", Phase(burst.total, seconds), ratio=False)
+
+
+async def _channel_figure(bench: Bench, broker: Broker, settings: MqttSettings, burst: Burst, ceiling: float) -> None:
+    """The channel draining a backlog into a sink that only counts."""
+    await publish(broker, burst.meters, burst.per_meter, burst.base)
+    counting = CountingSink(burst.total)
+    used = time.process_time()
+    seconds = await drain(settings, counting, counting.done)
+    phase = Phase(counting.readings, seconds, time.process_time() - used)
+    _report(bench, "MQTT channel -> counting sink", phase, ceiling, ratio=False)
+
+
+async def _stored_figures(
+    bench: Bench, args: argparse.Namespace, broker: Broker, settings: MqttSettings, burst: Burst, ceiling: float
 ) -> None:
-    """The channel into the real ingest path on PostgreSQL (backlog drain, then optionally live)."""
-    name, url = await scratch_database(meters)
-    engine = make_engine(url)
+    """The channel into the real ingest path: a backlog drained, then live; zero loss checked on the stored rows."""
+    from ingest import copy_ceiling
+    from ingest_http import ingest_settings
+
+    live = _burst(bench, args)
+    engine = make_engine(bench.url)
     sessions = make_session_factory(engine)
-    ingestor = Ingestor(sessions, IngestSettings(), MeterDirectory(sessions), ObisCatalogue(sessions))
+    ingestor = Ingestor(sessions, ingest_settings(args), MeterDirectory(sessions), ObisCatalogue(sessions))
     try:
-        settings = replace(MqttSettings.from_url(broker.url, client_id="bench-postgres"), timeout_s=30.0)
-        await subscribe_once(settings)
-        await publish(broker, meters, per_meter, 0)
-        sink = StoredSink(ingestor, sessions, total)
-        used = cpu()
+        await copy_ceiling(bench)
+        await publish(broker, burst.meters, burst.per_meter, burst.base)
+        sink = StoredSink(ingestor, sessions, burst.total)
+        used = time.process_time()
         seconds = await drain(settings, sink, sink.done)
-        line("channel -> ingest -> PostgreSQL", total, seconds, ceiling, f"  cpu {cpu() - used:.1f} s (this process)")
-        if arguments.live:
-            sink = StoredSink(ingestor, sessions, total)
-            channel = MqttChannel(settings, sink)
-            await channel.start()
-            await channel.wait_connected(10)
-            began = time.perf_counter()
-            acked, _ = await publish(broker, meters, per_meter, per_meter)
-            await sink.done.wait()
-            line("live: publish + channel -> PostgreSQL", acked, time.perf_counter() - began, ceiling)
-            await channel.stop()
-        async with sessions() as session:
-            rows = await session.scalar(select(func.count()).select_from(Reading))
-        expected = total * (2 if arguments.live else 1)
-        print(f"  stored readings: {rows:,} of {expected:,} published -> {'zero loss' if rows == expected else 'LOSS'}")
+        phase = Phase(burst.total, seconds, time.process_time() - used)
+        _report(bench, "MQTT channel -> PostgreSQL (backlog)", phase, ceiling)
+        await copy_ceiling(bench)
+        sink = StoredSink(ingestor, sessions, live.total)
+        channel = MqttChannel(settings, sink)
+        await channel.start()
+        await channel.wait_connected(10)
+        began, used = time.perf_counter(), time.process_time()
+        acked, _ = await publish(broker, live.meters, live.per_meter, live.base)
+        await sink.done.wait()
+        phase = Phase(acked, time.perf_counter() - began, time.process_time() - used)
+        _report(bench, "MQTT live: publish + channel -> PostgreSQL", phase, ceiling)
+        await channel.stop()
+        for name, published in (("backlog", burst), ("live", live)):
+            await _check_stored(sessions, name, published)
     finally:
         await ingestor.close()
         await engine.dispose()
-        await drop_database(name)
 
 
-def main() -> None:
-    """Parse the arguments and run (or, as a child, publish)."""
-    if len(sys.argv) > 1 and sys.argv[1] == "--publish":
-        port, count, first, *meters = sys.argv[2:]
-        publishers_main(int(port), int(count), int(first), meters)
-        return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--meters", type=int, default=8)
-    parser.add_argument("--live", action="store_true", help="also consume while publishing")
-    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL phases")
-    asyncio.run(run(parser.parse_args()))
+async def _check_stored(sessions: async_sessionmaker[AsyncSession], name: str, burst: Burst) -> None:
+    """Count the burst's stored readings: zero loss means one per message published."""
+    from ingest import STEP
+
+    async with sessions() as session:
+        rows = await session.scalar(
+            select(func.count())
+            .select_from(Reading)
+            .where(
+                Reading.meter_id.in_(burst.meter_ids),
+                Reading.ts >= burst.base,
+                Reading.ts < burst.base + burst.steps * STEP,
+            )
+        )
+    verdict = "zero loss" if rows == burst.total else f"{burst.total - (rows or 0):,} LOST"
+    print(f"  stored readings, {name}: {rows:,} of {burst.total:,} published -> {verdict}")
 
 
-if __name__ == "__main__":
-    main()
+async def section(bench: Bench, args: argparse.Namespace) -> None:
+    """Private broker; publish, raw paho, channel (counting, then into PostgreSQL, then live); zero-loss check."""
+    from ingest import copy_ceiling
+
+    burst = _burst(bench, args)
+    with tempfile.TemporaryDirectory(prefix="hes-bench-mqtt-") as directory:
+        broker = Broker(Path(directory), burst.meters)
+        try:
+            print(f"  {burst.total:,} single-reading messages (~{len(payload(burst.base, 0))} bytes) at QoS 1 "
+                  f"from {len(burst.meters)} meters, mosquitto on port {broker.port} with "
+                  "deploy/mosquitto/mosquitto.conf")  # fmt: skip
+            await copy_ceiling(bench)
+            ceiling = await _broker_figures(bench, broker, burst)
+            settings = replace(MqttSettings.from_url(broker.url, client_id="bench-channel"), timeout_s=30.0)
+            await subscribe_once(settings)
+            await _channel_figure(bench, broker, settings, burst, ceiling)
+            await _stored_figures(bench, args, broker, settings, burst, ceiling)
+            print(f"  broker logged dropped messages: {'YES' if broker.dropped() else 'no'}")
+        finally:
+            broker.stop()
