@@ -22,7 +22,7 @@ from hes.db.store import alerts as alert_store
 from hes.db.store import events as event_store
 from hes.db.store import obis_codes
 from hes.db.store.alerts import AlertRaise
-from hes.db.store.events import SEVERITY_RANK
+from hes.db.store.meter_logs import SEVERITY_RANK
 from hes.db.tables import utc_now
 from hes.ingest.records import NO_READINGS, IncomingEvent, MeterTouch, StoredBatch, StoredEvent
 from hes.obis.codes import ObisCode

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hes.api.deps import AnyUser, PaginationDep, SessionDep
+from hes.api.deps import AnyUser, FromQuery, PaginationDep, SessionDep, ToQuery
 from hes.api.schemas.common import Page, page_of
 from hes.api.schemas.fields import RecordId
-from hes.api.schemas.readings import ObisText, QueryTime, ReadingOut
+from hes.api.schemas.readings import ObisText, ReadingOut
 from hes.services import readings
 
 router = APIRouter(prefix="/api/meters", tags=["readings"])
@@ -17,10 +17,6 @@ router = APIRouter(prefix="/api/meters", tags=["readings"])
 ObisQuery = Annotated[
     ObisText | None, Query(max_length=40, description="OBIS code, e.g. 1-0:1.8.0.255 (also 1.0.1.8.0.255)")
 ]
-FromQuery = Annotated[
-    QueryTime | None, Query(alias="from", description="Earliest time, included; ISO 8601 with offset")
-]
-ToQuery = Annotated[QueryTime | None, Query(alias="to", description="Latest time, included; ISO 8601 with offset")]
 
 
 @router.get("/{meter_id}/readings", response_model=Page[ReadingOut])

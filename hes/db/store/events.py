@@ -9,7 +9,6 @@ from sqlalchemy import ColumnElement, Row, Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.enums import EventCategory
-from hes.db.store.meter_logs import SEVERITY_RANK as SEVERITY_RANK  # where alert rules look it up
 from hes.db.store.meter_logs import LogCriteria, MeterLog, common_conditions, severity_rank, with_meter
 from hes.db.tables import Area, Event, Meter
 from hes.ingest.records import IncomingEvent
