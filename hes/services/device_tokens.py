@@ -8,10 +8,11 @@ them at once in this process, and other instances within `ttl`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -68,6 +69,7 @@ class DeviceTokenCache:
         self._ttl = ttl
         self._max_entries = max_entries
         self._entries: dict[str, tuple[SenderScope, float]] = {}
+        self._checking: dict[str, asyncio.Future[SenderScope]] = {}
 
     def get(self, token_hash: str) -> SenderScope | None:
         """The holder of a live token checked less than `ttl` seconds ago, else None."""
@@ -81,6 +83,31 @@ class DeviceTokenCache:
         if len(self._entries) >= self._max_entries:
             self._entries.clear()
         self._entries[token_hash] = (scope, time.monotonic())
+
+    async def checked(self, token_hash: str, check: Callable[[], Awaitable[SenderScope]]) -> SenderScope:
+        """The holder from memory, else from `check`, run once for every caller asking about the token meanwhile.
+
+        When a gateway's remembered answer expires under load, hundreds of its requests would otherwise each
+        query the database and queue on the same row's last-use update.
+
+        Raises:
+            AuthenticationFailed: from `check`, to every caller waiting on it.
+        """
+        scope = self.get(token_hash)
+        if scope is not None:
+            return scope
+        running = self._checking.get(token_hash)
+        if running is None:
+            running = self._checking[token_hash] = asyncio.ensure_future(self._check(token_hash, check))
+        return await asyncio.shield(running)  # one caller giving up does not cancel the others' check
+
+    async def _check(self, token_hash: str, check: Callable[[], Awaitable[SenderScope]]) -> SenderScope:
+        try:
+            scope = await check()
+        finally:
+            del self._checking[token_hash]
+        self.put(token_hash, scope)
+        return scope
 
     def forget(self, token_hashes: Iterable[str]) -> None:
         """Forget revoked tokens at once."""
@@ -145,13 +172,12 @@ async def authenticate(sessions: async_sessionmaker[AsyncSession], cache: Device
             raise AuthenticationFailed("a user's access token cannot send meter data; use a device token")
         raise AuthenticationFailed("invalid device token")
     digest = hash_token(token)
-    scope = cache.get(digest)
-    if scope is not None:
-        return scope
-    async with sessions() as session:
-        scope = await _sender_of_hash(session, digest)
-    cache.put(digest, scope)
-    return scope
+
+    async def look_up() -> SenderScope:
+        async with sessions() as session:
+            return await _sender_of_hash(session, digest)
+
+    return await cache.checked(digest, look_up)
 
 
 async def sender_of(session: AsyncSession, token: str) -> SenderScope:

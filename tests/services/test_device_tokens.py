@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import pytest
@@ -84,3 +85,23 @@ async def test_no_token_for_decommissioned_or_unknown_meters(runtime: Runtime) -
         await _issue(runtime, meter, DeviceTokenScope.METER, cache)
     with pytest.raises(NotFound):
         await _issue(runtime, 987_654, DeviceTokenScope.METER, cache)
+
+
+async def test_many_requests_with_an_unremembered_token_check_it_once(runtime: Runtime) -> None:
+    meter = (await add_meters(runtime, ["ST-9"]))["ST-9"]
+    cache = DeviceTokenCache(ttl=60)
+    token = await _issue(runtime, meter, DeviceTokenScope.METER, cache)
+    looked_up = 0
+    real_sessions = runtime.sessions
+
+    def counting_sessions() -> object:
+        nonlocal looked_up
+        looked_up += 1
+        return real_sessions()
+
+    scopes = await asyncio.gather(
+        *(device_tokens.authenticate(counting_sessions, cache, token) for _ in range(50))  # type: ignore[arg-type]
+    )
+    assert looked_up == 1 and {scope.meter_id for scope in scopes} == {meter}
+    with pytest.raises(AuthenticationFailed):  # a refusal reaches every waiting caller, and is not remembered
+        await asyncio.gather(*(device_tokens.authenticate(real_sessions, cache, "hesdt_" + "x" * 43) for _ in range(5)))
