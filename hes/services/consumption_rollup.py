@@ -1,8 +1,8 @@
 """Keeps the consumption rollups current: an ingest listener, the rebuild it runs, backfill and catch-up.
 
 The listener only notes which hours of which energy-register series a stored batch touched; a background
-task rebuilds those hours from the readings about once a second (a meter's many readings in one hour cost
-one rebuild). A rebuilt hour is a function of the readings alone, so repeated, late or out-of-order
+task rebuilds those hours from the readings every ten seconds (a meter's many readings in one hour cost one
+rebuild). A rebuilt hour is a function of the readings alone, so repeated, late or out-of-order
 batches give the same rows, and never count twice. Each rebuild also refreshes the next stored hour (its
 advance starts from the rebuilt hour's end) and the days involved.
 """
@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import select
@@ -50,6 +50,8 @@ FLUSH_SECONDS = Histogram(
 
 _ONE_HOUR = timedelta(hours=1)
 _ONE_MICROSECOND = timedelta(microseconds=1)
+_HOURS_PER_DAY = 24  # UTC days: hour index // 24 is the day index, both counted from 1970-01-01
+_EPOCH_DAY = date(1970, 1, 1)
 Series = tuple[int, int]  # (meter id, OBIS id)
 Run = tuple[int, int]  # first and last hour index, both included
 
@@ -58,7 +60,9 @@ Run = tuple[int, int]  # first and last hour index, both included
 class RollupSettings:
     """How often the listener rolls up, how much it may hold, and how big one rebuild transaction gets."""
 
-    flush_seconds: float = 1.0
+    # Rollups are hourly figures: ten seconds behind is current enough, and a burst of readings for the same hours
+    # (a gateway uploading its backlog) is then rolled up once rather than once per second.
+    flush_seconds: float = 10.0
     max_pending: int = 200_000  # series-hours; past it, ingest waits for a flush (back-pressure)
     series_per_transaction: int = 2_000
     window_hours: int = 168  # a long range is rebuilt a week at a time, oldest first
@@ -152,8 +156,10 @@ async def _rebuild_chunk(session: AsyncSession, ranges: list[SeriesRange], scale
             for hour in range(first, last + 1)
             if hour not in present
         )
-        touched = [*present, *range(first, last + 1)]
-        days.update(DayKey(window.meter_id, window.obis_id, hour_start(hour).date()) for hour in touched)
+        # The range's days and those of rows past it (the next stored hour): one key per day, not per hour.
+        touched = set(range(first // _HOURS_PER_DAY, last // _HOURS_PER_DAY + 1))
+        touched.update(hour // _HOURS_PER_DAY for hour in present)
+        days.update(DayKey(window.meter_id, window.obis_id, _EPOCH_DAY + timedelta(days=day)) for day in touched)
     await store.upsert_hours(session, upserts)
     await store.delete_hours(session, removals)
     await _refresh_days(session, sorted(days, key=lambda key: (key.meter_id, key.obis_id, key.day)))
