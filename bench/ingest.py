@@ -7,7 +7,10 @@ Run:  .venv/bin/python bench/ingest.py [--preload 20000000] [--meters 10000] [--
 
 Creates a scratch database on postgresql://postgres@127.0.0.1:5432 (HES_BENCH_POSTGRES_DSN overrides),
 migrates it, registers `--meters` meters under 10 concentrators (one gateway device token each), preloads
-`--preload` readings with COPY (4 OBIS codes, quarter-hourly, time-major as a fleet reports), VACUUMs, then:
+`--preload` readings with COPY (4 OBIS codes, quarter-hourly, time-major as a fleet reports), VACUUMs, rolls
+up the preload's newest hour (a server that rolled up all along would have its rollups; before each real
+`hes serve` starts, what runs without listeners stored is rolled up too, unmeasured, so the server's start-up
+catch-up does not rebuild it while being measured), then:
 
   ceiling   rows/s through `write_readings`' COPY + staging path (100,000-row batches, one commit each) on
             fresh keys, measured again right before the figures of each run; every figure is printed next to
@@ -66,6 +69,7 @@ from hes.db.store.readings import ReadingRow
 from hes.db.tables import Meter
 from hes.obis import ObisCode
 from hes.services import device_tokens
+from hes.services.consumption_rollup import backfill, catch_up
 from hes.services.principal import Principal
 
 # Sections import their shared pieces from `ingest`: run as a script, that is this very module.
@@ -203,6 +207,26 @@ async def preload(bench: Bench, count: int) -> None:
         print(f"preload: VACUUM ANALYZE in {time.perf_counter() - began:.1f} s")
     finally:
         await connection.close()
+    # The preload went around the ingest path, so it has no rollups. Its newest hour gets them, as on a server that
+    # rolled up all along: the server's start-up catch-up (see `roll_up`) steps on from there.
+    newest = START + (first + steps - 1) * STEP
+    await _rolled_up(bench, "preload's newest hour", backfill, newest - timedelta(hours=1), newest, bench.meter_ids)
+
+
+async def roll_up(bench: Bench) -> None:
+    """Roll up what was stored around the listeners (runs of the ingest path or endpoint alone) before a real
+    `hes serve` starts: its start-up catch-up would otherwise rebuild all of it while being measured."""
+    await _rolled_up(bench, "what runs without listeners stored", catch_up)
+
+
+async def _rolled_up(bench: Bench, what: str, rebuild: Callable[..., Awaitable[int]], *args: object) -> None:
+    engine = make_engine(bench.url)
+    try:
+        began = time.perf_counter()
+        written = await rebuild(make_session_factory(engine), *args)
+        print(f"  rollups of {what} (not measured): {written:,} hour rows in {time.perf_counter() - began:.1f} s")
+    finally:
+        await engine.dispose()
 
 
 async def copy_ceiling(bench: Bench, rows_wanted: int = 1_000_000) -> None:

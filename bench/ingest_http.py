@@ -328,11 +328,13 @@ async def section(bench: Bench, args: argparse.Namespace) -> None:
     defaults = ingest_settings(args)
     print(f"  ingest settings (the server's too): batches of up to {defaults.batch_readings:,} readings, "
           f"{defaults.writers} writers, linger {defaults.linger * 1000:.0f} ms")  # fmt: skip
-    from ingest import copy_ceiling
+    from ingest import copy_ceiling, roll_up
 
     await copy_ceiling(bench)
     await in_process(bench, args)
     for variant, bare in (("endpoint alone", True), ("hes serve", False)):
+        if not bare:
+            await roll_up(bench)
         process, port = start_server(bench, args.var_dir, bare=bare)
         try:
             try:

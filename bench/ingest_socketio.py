@@ -168,9 +168,10 @@ async def _audience(bench: Bench, var_dir: str) -> tuple[list[str], str]:
 
 async def _while_ingesting(bench: Bench, args: argparse.Namespace, token: str, rooms: list[list[str]]) -> Received:
     """`hes serve`, the clients connected to it, the HTTP run; what the clients received meanwhile."""
-    from ingest import copy_ceiling
+    from ingest import copy_ceiling, roll_up
     from ingest_http import http_run, server_log_tail, start_server, wait_ready
 
+    await roll_up(bench)
     process, port = start_server(bench, args.var_dir)
     try:
         try:
