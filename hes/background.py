@@ -59,7 +59,7 @@ class BackgroundServices:
     async def start(self) -> None:
         """Start in dependency order: the hub first, so nothing stored afterwards goes unannounced."""
         runtime, ingestor = self.runtime, self.runtime.ingestor
-        self.hub = await start_realtime(self.server, runtime, ingest=ingestor.submit)
+        self.hub = await start_realtime(self.server, runtime)
         ingestor.subscribe(self.hub)
         self.rules = AlertRules(runtime.sessions, self.hub, rule_limits(runtime.settings))
         ingestor.subscribe(self.rules)

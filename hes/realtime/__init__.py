@@ -2,14 +2,13 @@
 
 from hes.realtime.events import ClientEvent, ServerEvent
 from hes.realtime.hub import RealtimeHub
-from hes.realtime.namespace import DeviceIngest, HesNamespace
+from hes.realtime.namespace import HesNamespace
 from hes.realtime.rooms import ALL_ROOM, area_room, meter_room
 from hes.realtime.server import create_server, start_realtime, stop_realtime, with_socketio
 
 __all__ = [
     "ALL_ROOM",
     "ClientEvent",
-    "DeviceIngest",
     "HesNamespace",
     "RealtimeHub",
     "ServerEvent",

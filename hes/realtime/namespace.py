@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import socketio  # type: ignore[import-untyped]
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hes.config import Settings
-from hes.errors import AuthenticationFailed, HESError, InvalidInput, PermissionDenied
-from hes.ingest.records import IncomingReading, IngestReceipt
+from hes.db.enums import ReadingSource
+from hes.errors import AuthenticationFailed, InvalidInput, PermissionDenied
+from hes.ingest.errors import IngestError
+from hes.ingest.intake import SenderScope, take_in
 from hes.realtime import access, device
 from hes.realtime.events import ClientEvent
 from hes.realtime.payloads import Wire
 from hes.realtime.rooms import parse_room
-from hes.services import auth
+from hes.runtime import Runtime
+from hes.services import auth, device_tokens
 from hes.services.principal import Principal
 
 logger = logging.getLogger(__name__)
-
-# Submits readings through the one ingest path (Ingestor.submit): answers once they are durable, with what it
-# refused; raises when nothing was stored.
-DeviceIngest = Callable[[Sequence[IncomingReading]], Awaitable[IngestReceipt]]
 
 # A browser watching more rooms than this is better served by an area room or `all`; the limit keeps one
 # client from making the server hold an unbounded room list.
@@ -42,7 +39,7 @@ class _UserClient:
 
 @dataclass(frozen=True, slots=True)
 class _DeviceClient:
-    token: str  # re-checked on each update, so a revoked token stops submitting at once
+    token: str  # re-checked on each update (cached, forgotten on revocation), so a revoked token stops at once
 
 
 _Client = _UserClient | _DeviceClient
@@ -51,17 +48,9 @@ _Client = _UserClient | _DeviceClient
 class HesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no type hints
     """Handlers of the default namespace; client event `a-b` is handled by `on_a_b`."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        ingest: DeviceIngest | None = None,
-        namespace: str = "/",
-    ) -> None:
+    def __init__(self, runtime: Runtime, namespace: str = "/") -> None:
         super().__init__(namespace)
-        self._sessions = sessions
-        self._settings = settings
-        self.ingest = ingest
+        self._runtime = runtime
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Route catalogued client events to their handlers; anything else is ignored."""
@@ -88,8 +77,7 @@ class HesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-soc
         """
         credentials = auth_data if isinstance(auth_data, Mapping) else {}
         try:
-            async with self._sessions() as session:
-                client = await self._sign_in(session, credentials, environ)
+            client = await self._sign_in(credentials, environ)
         except AuthenticationFailed as error:
             raise socketio.exceptions.ConnectionRefusedError(error.message) from None
         except (SQLAlchemyError, OSError):
@@ -112,9 +100,9 @@ class HesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-soc
         if len(self.server.rooms(sid, namespace=self.namespace)) > MAX_ROOMS_PER_CLIENT:
             return _room_answer(None, f"at most {MAX_ROOMS_PER_CLIENT} rooms per connection")
         try:
-            async with self._sessions() as session:
+            async with self._runtime.sessions() as session:
                 # The token is checked again: an expired token or a disabled account joins nothing new.
-                principal = await auth.principal_for(session, self._settings, client.token)
+                principal = await auth.principal_for(session, self._runtime.settings, client.token)
                 canonical = await access.room_for(session, principal, room)
         except (AuthenticationFailed, PermissionDenied) as error:
             return _room_answer(None, error.message)
@@ -133,51 +121,53 @@ class HesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-soc
         return _room_answer(name, None)
 
     async def on_meter_update(self, sid: str, data: object = None, *_extra: object) -> Wire:
-        """Readings from a meter client, through the ingest path; ack once durable.
+        """Readings from a meter client, through the one ingest path (`take_in`); ack once durable.
 
         The ack is `{accepted, duplicates, rejected: [{index, reason}], error}`; `index` is the reading's position
-        in the message. With an `error` nothing was stored and the meter should send again.
+        in the message, `reason` says what is wrong with an item that is no reading, or is the ingest path's code
+        (as HTTP and MQTT report it: unknown_meter, meter_not_allowed, unknown_obis, naive_timestamp, ...). With an
+        `error` nothing was stored and the meter should send again.
         """
         client = await self._client(sid)
         if not isinstance(client, _DeviceClient):
-            return _update_answer(error="meter-update needs a device token")
-        if self.ingest is None:
-            return _update_answer(error=_UNAVAILABLE)
+            return device.ack(error="meter-update needs a device token")
         try:
-            async with self._sessions() as session:
-                grant = await device.grant_for(session, client.token)
-                update = await device.readings_from_update(session, grant, data)
+            scope = await self._sender(client.token)
+            update = device.readings_from_update(data)
         except AuthenticationFailed as error:
-            return _update_answer(error=error.message)
+            return device.ack(error=error.message)
         except InvalidInput as error:
             details = "; ".join(problem.message for problem in error.problems)
-            return _update_answer(error=f"{error.message}: {details}" if details else error.message)
+            return device.ack(error=f"{error.message}: {details}" if details else error.message)
         except (SQLAlchemyError, OSError):
-            logger.exception("meter-update failed on the database")
-            return _update_answer(error=_UNAVAILABLE)
-        rejected = list(update.rejected)
-        if not update.readings:
-            return _update_answer(rejected=rejected)
+            logger.exception("meter-update: the device token could not be checked")
+            return device.ack(error=_UNAVAILABLE)
+        if not update.readings.meter_numbers:
+            return device.ack(rejected=update.rejected)
         try:
-            receipt = await self.ingest(update.readings)
-        except HESError as error:  # overloaded, database unavailable, shutting down: the meter retries
-            return _update_answer(rejected=rejected, error=error.message)
+            result = await take_in(self._runtime.ingestor, scope, update.readings, source=ReadingSource.SOCKETIO)
+        except IngestError as error:  # overloaded, database unavailable, shutting down: the meter retries
+            return device.ack(rejected=update.rejected, error=error.message)
         except Exception:  # the meter must hear that nothing was stored, whatever the cause, to send again
-            logger.exception("meter-update: ingest failed for %d readings", len(update.readings))
-            return _update_answer(rejected=rejected, error="not stored; retry later")
-        rejected += [device.Rejected(update.positions[refused.index], refused.reason) for refused in receipt.rejected]
-        return _update_answer(receipt.accepted, receipt.duplicates, rejected)
+            logger.exception("meter-update: ingest failed for %d readings", len(update.readings.meter_numbers))
+            return device.ack(rejected=update.rejected, error="not stored; retry later")
+        return device.stored_ack(update, result)
 
-    async def _sign_in(
-        self, session: AsyncSession, credentials: Mapping[str, object], environ: Mapping[str, Any]
-    ) -> _Client:
+    async def _sign_in(self, credentials: Mapping[str, object], environ: Mapping[str, Any]) -> _Client:
         device_token = credentials.get("deviceToken")
         if device_token is not None:
-            await device.grant_for(session, device_token)
-            assert isinstance(device_token, str)  # grant_for refuses anything else
+            if not isinstance(device_token, str) or not device_token:
+                raise AuthenticationFailed("missing device token")
+            await self._sender(device_token)
             return _DeviceClient(device_token)
         token = _user_token(credentials, environ)
-        return _UserClient(await auth.principal_for(session, self._settings, token), token)
+        async with self._runtime.sessions() as session:
+            principal = await auth.principal_for(session, self._runtime.settings, token)
+        return _UserClient(principal, token)
+
+    async def _sender(self, device_token: str) -> SenderScope:
+        """The meters the device token may send for, as HTTP and MQTT check it (cached; revocation is at once)."""
+        return await device_tokens.authenticate(self._runtime.sessions, self._runtime.device_tokens, device_token)
 
     async def _client(self, sid: str) -> _Client | None:
         stored = await self.get_session(sid)
@@ -205,14 +195,3 @@ def _room_name(data: object) -> str | None:
 
 def _room_answer(room: str | None, error: str | None) -> Wire:
     return {"ok": error is None, "error": error, "room": room}
-
-
-def _update_answer(
-    accepted: int = 0, duplicates: int = 0, rejected: Sequence[device.Rejected] = (), error: str | None = None
-) -> Wire:
-    return {
-        "accepted": accepted,
-        "duplicates": duplicates,
-        "rejected": [reject.as_wire() for reject in sorted(rejected, key=lambda reject: reject.index)],
-        "error": error,
-    }

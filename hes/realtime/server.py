@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 
 from hes.config import Settings
 from hes.realtime.hub import RealtimeHub
-from hes.realtime.namespace import DeviceIngest, HesNamespace
+from hes.realtime.namespace import HesNamespace
 from hes.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -59,18 +59,12 @@ def with_socketio(app: ASGIApp, server: socketio.AsyncServer) -> ASGIApp:
     return combined
 
 
-async def start_realtime(
-    server: socketio.AsyncServer,
-    runtime: Runtime,
-    *,
-    ingest: DeviceIngest | None = None,
-    coalesce_s: float = 1.0,
-) -> RealtimeHub:
+async def start_realtime(server: socketio.AsyncServer, runtime: Runtime, *, coalesce_s: float = 1.0) -> RealtimeHub:
     """Register the namespace (sign-in, rooms, meter clients) on `server` and start the hub; stop it with `stop()`.
 
-    `ingest` takes the readings meter clients send over Socket.IO; without it `meter-update` is refused.
+    Meter clients' readings go through `runtime.ingestor`, their device tokens are checked as HTTP checks them.
     """
-    server.register_namespace(HesNamespace(runtime.sessions, runtime.settings, ingest))
+    server.register_namespace(HesNamespace(runtime))
     hub = RealtimeHub(server, coalesce_s=coalesce_s)
     await hub.start()
     logger.info("Socket.IO ready (%s)", type(server.manager).__name__)

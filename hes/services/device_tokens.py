@@ -180,15 +180,6 @@ async def authenticate(sessions: async_sessionmaker[AsyncSession], cache: Device
     return await cache.checked(digest, look_up)
 
 
-async def sender_of(session: AsyncSession, token: str) -> SenderScope:
-    """Whom a device token belongs to, asked of the database (no cache); records its use and commits.
-
-    Raises:
-        AuthenticationFailed: unknown or revoked.
-    """
-    return await _sender_of_hash(session, hash_token(token))
-
-
 async def _sender_of_hash(session: AsyncSession, token_hash: str) -> SenderScope:
     grant = await store.use(session, token_hash, utc_now())
     await session.commit()

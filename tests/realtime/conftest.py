@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,6 @@ from hes.app import create_app
 from hes.config import Settings
 from hes.db.enums import Role
 from hes.db.tables import Area, Customer, Meter
-from hes.ingest.records import IncomingReading, IngestReceipt, Rejection
 from hes.realtime import RealtimeHub, create_server, start_realtime, stop_realtime, with_socketio
 from hes.runtime import Runtime
 from hes.security.tokens import TokenKind, issue_token, new_claims
@@ -30,15 +29,11 @@ BARRIER = "test-barrier"
 
 @dataclass
 class LiveServer:
-    """The running server: its URL, Socket.IO server, hub, and the readings meter clients submitted."""
+    """The running server: its URL, Socket.IO server and hub; meter clients' readings go to `runtime.ingestor`."""
 
     url: str
     sio: socketio.AsyncServer
     hub: RealtimeHub
-    ingested: list[IncomingReading] = field(default_factory=list)
-    ingest_error: Exception | None = None
-    # What the ingest path refuses, by position in a submission (stands in for its own checks).
-    ingest_refuses: dict[int, str] = field(default_factory=dict)
 
 
 async def serve(app: Any) -> AsyncIterator[str]:
@@ -59,25 +54,15 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def live(settings: Settings, runtime: Runtime) -> AsyncIterator[LiveServer]:
-    """The API and Socket.IO on one uvicorn port; the hub is not started, so tests flush it when they choose."""
+    """The API and Socket.IO on one uvicorn port; the hub is not started, so tests flush it when they choose.
+
+    Socket.IO runs on the test `runtime`: its Ingestor stores what meter clients send, its cache holds their tokens.
+    """
     sio = create_server(settings)
-    box: list[LiveServer] = []
-
-    async def ingest(readings: Sequence[IncomingReading]) -> IngestReceipt:
-        live = box[0]
-        if live.ingest_error is not None:
-            raise live.ingest_error
-        refused = tuple(Rejection(index, "timestamp", reason) for index, reason in live.ingest_refuses.items())
-        kept = [reading for index, reading in enumerate(readings) if index not in live.ingest_refuses]
-        new = [reading for reading in kept if reading not in live.ingested]
-        live.ingested.extend(new)
-        return IngestReceipt(len(new), len(kept) - len(new), refused)
-
-    hub = await start_realtime(sio, runtime, ingest=ingest)
+    hub = await start_realtime(sio, runtime)
     await hub.stop()  # tests drive `flush()` themselves unless they start the loop
     async for url in serve(with_socketio(create_app(settings), sio)):
-        box.append(LiveServer(url, sio, hub))
-        yield box[0]
+        yield LiveServer(url, sio, hub)
         await stop_realtime(hub)
 
 
