@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -48,9 +49,16 @@ def _cheap_password_hashing() -> Iterator[None]:
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A freshly migrated database for this test run, dropped at the end."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'hes.db'}"
-        upgrade(url)
+    with migrated_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
+        yield url
+
+
+@contextmanager
+def migrated_database(backend: str, directory: Path, revision: str = "head") -> Iterator[str]:
+    """A new database of `backend` ("sqlite": a file in `directory`) migrated to `revision`; dropped on exit."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{directory / 'hes.db'}"
+        upgrade(url, revision)
         yield url
         return
     name = f"hes_test_{os.getpid()}_{secrets.token_hex(4)}"
@@ -58,7 +66,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     url = f"{base}/{name}"
     try:
-        upgrade(url)
+        upgrade(url, revision)
         yield url
     finally:
         asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -6,15 +6,12 @@ Each test migrates a database of its own (not the session's): it stops at 0003 t
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import product
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import pytest
 from sqlalchemy import Column, Double, Integer, MetaData, SmallInteger, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +22,7 @@ from hes.db.migrate import downgrade, upgrade
 from hes.db.store import partitions, readings
 from hes.db.store.readings import ReadingRow
 from hes.db.types import UTCDateTime
-from tests.conftest import BACKENDS, POSTGRES_ADMIN_DSN
+from tests.conftest import BACKENDS, migrated_database
 
 T = TypeVar("T")
 BEFORE = "0003"
@@ -67,27 +64,8 @@ def _sent() -> list[ReadingRow]:
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new database migrated to revision 0003, dropped afterwards."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'hes.db'}"
-        upgrade(url, BEFORE)
+    with migrated_database(request.param, tmp_path, BEFORE) as url:
         yield url
-        return
-    name = f"hes_test_0004_{os.getpid()}_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        upgrade(f"{base}/{name}", BEFORE)
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def _in_session(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
