@@ -113,8 +113,15 @@ async def delete_area(session: AsyncSession, principal: Principal, area_id: int)
 
 async def area_with_descendants(session: AsyncSession, area_id: int) -> frozenset[int]:
     """The area and every area below it (a filter on a region includes its sub-areas)."""
+    return await areas_with_descendants(session, frozenset({area_id}))
+
+
+async def areas_with_descendants(session: AsyncSession, roots: frozenset[int]) -> frozenset[int]:
+    """The areas in `roots` and every area below them."""
+    if not roots:
+        return roots
     parents = await areas.parent_links(session)
-    found = {area_id}
+    found = set(roots)
     changed = True
     while changed:
         below = {child for child, parent in parents.items() if parent in found}

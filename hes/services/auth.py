@@ -13,6 +13,7 @@ from hes.db.tables import User, utc_now
 from hes.errors import AuthenticationFailed
 from hes.security.passwords import verify_password
 from hes.security.tokens import TokenKind, issue_token, new_claims, verify_token
+from hes.services.areas import areas_with_descendants
 from hes.services.principal import Principal
 
 
@@ -70,7 +71,8 @@ async def principal_for(session: AsyncSession, settings: Settings, access_token:
         username=user.username,
         role=user.role,
         customer_id=user.customer_id,
-        area_ids=await users.area_ids(session, user.id),
+        # A user limited to a region sees its districts and feeders too, in every view and room alike.
+        area_ids=await areas_with_descendants(session, await users.area_ids(session, user.id)),
     )
 
 

@@ -30,9 +30,3 @@ async def area_by_code(session: AsyncSession, code: str) -> tuple[int, str] | No
     """The id and stored spelling of the area whose code matches `code` case-insensitively."""
     row = (await session.execute(select(Area.id, Area.code).where(func.lower(Area.code) == code.lower()))).first()
     return (row[0], row[1]) if row is not None else None
-
-
-async def area_parents(session: AsyncSession) -> dict[int, int | None]:
-    """Every area's parent; the area tree is small enough to walk in memory."""
-    rows = await session.execute(select(Area.id, Area.parent_id))
-    return {area_id: parent_id for area_id, parent_id in rows.tuples()}

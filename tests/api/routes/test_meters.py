@@ -296,10 +296,12 @@ async def test_viewer_reads_and_area_limited_operator_stays_in_their_areas(
     client: AsyncClient, operator: dict[str, str], viewer: dict[str, str], login_as: UserFactory, runtime: Runtime
 ) -> None:
     north = await _area(client, operator, "N")
+    feeder = await _area(client, operator, "N-F1", parent=north)
     south = await _area(client, operator, "S")
     north_meter = await _meter(client, operator, "MTR-N", areaId=north)
+    feeder_meter = await _meter(client, operator, "MTR-NF", areaId=feeder)
     south_meter = await _meter(client, operator, "MTR-S", areaId=south)
-    assert (await client.get("/api/meters", headers=viewer)).json()["total"] == 2
+    assert (await client.get("/api/meters", headers=viewer)).json()["total"] == 3
     assert (await client.post("/api/meters", json={"meterNumber": "V"}, headers=viewer)).status_code == 403
 
     limited = await login_as(Role.OPERATOR, username="north-operator")
@@ -308,14 +310,15 @@ async def test_viewer_reads_and_area_limited_operator_stays_in_their_areas(
         assert user is not None
         await user_store.set_area_ids(session, user.id, [north])
         await session.commit()
-    listing = (await client.get("/api/meters", headers=limited)).json()
-    assert [meter["meterNumber"] for meter in listing["items"]] == ["MTR-N"]
+    listing = (await client.get("/api/meters?sort=meterNumber", headers=limited)).json()
+    assert [meter["meterNumber"] for meter in listing["items"]] == ["MTR-N", "MTR-NF"], "a region includes its feeders"
+    assert (await client.get(f"/api/meters/{feeder_meter['id']}", headers=limited)).status_code == 200
     assert (await client.get(f"/api/meters/{south_meter['id']}", headers=limited)).status_code == 404
     into_south = await client.post("/api/meters", json={"meterNumber": "MTR-X", "areaId": south}, headers=limited)
     assert into_south.status_code == 403
     move = await client.put(f"/api/meters/{north_meter['id']}", json={"areaId": south}, headers=limited)
     assert move.status_code == 403
-    assert await _count(runtime, Meter) == 2
+    assert await _count(runtime, Meter) == 3
 
 
 BAD_BODIES: list[tuple[dict[str, Any], set[str]]] = [
