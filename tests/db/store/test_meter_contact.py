@@ -60,3 +60,16 @@ async def test_a_contact_moves_last_seen_forward_only_and_brings_field_meters_on
     assert {meter.last_seen_at for meter in meters.values()} == {SEEN}
     # A contact is not an edit of the meter record.
     assert {meter.id: meter.updated_at for meter in meters.values()} == before
+
+
+async def test_contacts_within_the_resolution_write_last_seen_once(runtime: Runtime) -> None:
+    meter = (await add_meters(runtime, ["MC-BURST"]))["MC-BURST"]
+    burst = [SEEN + timedelta(seconds=second) for second in range(0, 10, 2)]
+    later = SEEN + meter_contact.SEEN_RESOLUTION + timedelta(seconds=1)
+    stored: list[datetime | None] = []
+    for moment in [*burst, later]:
+        async with runtime.sessions() as session:
+            await meter_contact.mark_seen(session, [meter], moment)
+            await session.commit()
+            stored.append(await session.scalar(select(Meter.last_seen_at).where(Meter.id == meter)))
+    assert stored == [SEEN] * len(burst) + [later]
