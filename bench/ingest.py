@@ -3,7 +3,7 @@
 Run:  .venv/bin/python bench/ingest.py [--preload 20000000] [--meters 10000] [--sections http mqtt socketio storage]
                                        [--connections 256 64] [--http-readings 1500000]
                                        [--mqtt-messages 100000] [--mqtt-meters 8]
-                                       [--socketio-clients 200] [--socketio-seconds 10]
+                                       [--socketio-clients 200] [--socketio-rate 10000] [--socketio-seconds 10]
 
 Creates a scratch database on postgresql://postgres@127.0.0.1:5432 (HES_BENCH_POSTGRES_DSN overrides),
 migrates it, registers `--meters` meters under 10 concentrators (one gateway device token each), preloads
@@ -30,8 +30,9 @@ catch-up does not rebuild it while being measured), then:
                       database (a backlog drained), and live (publishing while it consumes); zero loss checked
                       by counting the stored rows;  bench/ingest_mqtt.py
             socketio  `--socketio-clients` Socket.IO clients of a real `hes serve` (admin token; `all`, area and
-                      meter rooms) while the HTTP run with batches of 1,000 goes to it: deliveries/s and the lag
-                      from the readings' storing (`lastSeenAt`) to receipt; then bench/realtime.py's in-process
+                      meter rooms) while it ingests over HTTP, at a steady `--socketio-rate` readings/s and then
+                      flat out: deliveries/s and the lag from the readings' storing (`lastSeenAt`) to receipt;
+                      then bench/realtime.py's in-process
                       hub against raw python-socketio emit (`--socketio-seconds` per phase, 0 skips it);
                       bench/ingest_socketio.py
             storage   bytes per stored reading: pg_total_relation_size over the partitions of `readings` / rows.
@@ -333,6 +334,9 @@ def main() -> None:
     parser.add_argument("--mqtt-messages", type=int, default=100_000, help="QoS 1 messages per MQTT phase")
     parser.add_argument("--mqtt-meters", type=int, default=8, help="meters publishing over MQTT (one connection each)")
     parser.add_argument("--socketio-clients", type=int, default=200)
+    parser.add_argument(
+        "--socketio-rate", type=float, default=10_000.0, help="readings/s of the steady HTTP run the clients watch"
+    )
     parser.add_argument(
         "--socketio-seconds", type=float, default=10.0, help="each phase of the hub vs raw emit comparison; 0 skips it"
     )

@@ -78,7 +78,8 @@ def _gateway_chunks(bench: Bench, size: int) -> list[tuple[int, list[int]]]:
     return groups
 
 
-def _bodies(bench: Bench, size: int, first: int, steps: int) -> list[Body]:
+def bodies_of(bench: Bench, size: int, first: int, steps: int) -> list[Body]:
+    """The request bodies of `steps` quarter-hours of the whole fleet from step `first`, `size` readings each."""
     from ingest import CODES, START, STEP, value_of
 
     encoder = msgspec.json.Encoder()
@@ -272,8 +273,8 @@ async def http_run(
     per_step = len(bench.meter_ids) * 4
     steps = max(1, args.http_readings // per_step)
     first = bench.take_steps(steps + 1)
-    await post_all(port, _bodies(bench, size, first, 1), connections)
-    bodies = _bodies(bench, size, first + 1, steps)
+    await post_all(port, bodies_of(bench, size, first, 1), connections)
+    bodies = bodies_of(bench, size, first + 1, steps)
     database = bench.dsn.rsplit("/", 1)[1]
     server_cpu, client_cpu, postgres_cpu = _cpu_seconds(process.pid), time.process_time(), _postgres_cpu(database)
     profiler = _profile(process.pid, args, f"{variant}-{size}")

@@ -4,8 +4,9 @@ Run through bench/ingest.py (`--sections socketio`; it prepares the database, th
 Places the fleet in AREAS areas, creates an admin account, starts `hes serve` on the bench database (the HTTP
 section's start-up) and connects `--socketio-clients` python-socketio clients in a child process, so their decoding
 does not share an interpreter with the HTTP sender: 5 % watch `all`, 50 % one area room each, the rest 5 meter rooms
-each (bench/realtime.py's mix). Then the HTTP section's run with batches of 1,000 goes to that server, and for as
-long as the clients receive `meter-reading-update`, this section counts:
+each (bench/realtime.py's mix). Twice, each with a server of its own: HTTP bodies of 1,000 readings sent at a steady
+`--socketio-rate` readings/s for `--socketio-seconds` (the lag a control room sees at that load), then the HTTP
+section's run flat out (at saturation). For as long as the clients receive `meter-reading-update`, it counts:
 
   deliveries/s  one meter's update arriving at one client (one message carries every meter of its room's tick);
   lag           per delivery, receipt minus the meter's `lastSeenAt`: when the ingest path began the transaction
@@ -25,13 +26,16 @@ import asyncio
 import contextlib
 import io
 import json
+import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
 from realtime import (
     Phases,
     admin_token,
@@ -52,6 +56,7 @@ from hes.db.tables import Area, Meter
 
 if TYPE_CHECKING:
     from ingest import Bench
+    from ingest_http import Body
 
 AREAS = 10
 HTTP_BATCH = 1_000
@@ -168,8 +173,45 @@ async def _audience(bench: Bench, var_dir: str) -> tuple[list[str], str]:
 
 async def _while_ingesting(bench: Bench, args: argparse.Namespace, token: str, rooms: list[list[str]]) -> Received:
     """`hes serve`, the clients connected to it, the HTTP run; what the clients received meanwhile."""
-    from ingest import copy_ceiling, roll_up
-    from ingest_http import http_run, server_log_tail, start_server, wait_ready
+    from ingest import copy_ceiling
+    from ingest_http import http_run
+
+    async def flat_out(port: int, process: subprocess.Popen[bytes]) -> None:
+        await copy_ceiling(bench)
+        variant = f"hes serve, {len(rooms)} sockets"
+        await http_run(bench, args, (process, port, variant), HTTP_BATCH, args.connections[1])
+
+    return await _served(bench, args, token, rooms, flat_out)
+
+
+async def _at_steady_rate(bench: Bench, args: argparse.Namespace, token: str, rooms: list[list[str]]) -> Received:
+    """The same with HTTP bodies sent at `--socketio-rate` readings/s for `--socketio-seconds`: the lag a control
+    room sees at a given load, not at saturation."""
+    from ingest import CODES
+    from ingest_http import bodies_of
+
+    per_step = len(bench.meter_ids) * len(CODES)
+    steps = max(1, round(args.socketio_rate * args.socketio_seconds / per_step))
+    bodies = bodies_of(bench, HTTP_BATCH, bench.take_steps(steps), steps)
+
+    async def paced(port: int, _process: subprocess.Popen[bytes]) -> None:
+        sent, seconds = await post_paced(port, bodies, args.socketio_rate)
+        print(f"  HTTP at a steady {args.socketio_rate:,.0f} readings/s: {sent:,} readings stored in {seconds:.1f} s "
+              f"({sent / seconds:,.0f}/s)")  # fmt: skip
+
+    return await _served(bench, args, token, rooms, paced)
+
+
+async def _served(
+    bench: Bench,
+    args: argparse.Namespace,
+    token: str,
+    rooms: list[list[str]],
+    ingest: Callable[[int, subprocess.Popen[bytes]], Awaitable[None]],
+) -> Received:
+    """Start `hes serve` and the clients, run `ingest` against it, return what the clients received."""
+    from ingest import roll_up
+    from ingest_http import server_log_tail, start_server, wait_ready
 
     await roll_up(bench)
     process, port = start_server(bench, args.var_dir)
@@ -180,9 +222,7 @@ async def _while_ingesting(bench: Bench, args: argparse.Namespace, token: str, r
             raise RuntimeError(f"{error}; its log ends:\n{server_log_tail(args.var_dir, 12)}") from None
         listener = await Listener.start(f"http://127.0.0.1:{port}", token, rooms)
         try:
-            await copy_ceiling(bench)
-            variant = f"hes serve, {len(rooms)} sockets"
-            await http_run(bench, args, (process, port, variant), HTTP_BATCH, args.connections[1])
+            await ingest(port, process)
             return await listener.stop()
         finally:
             listener.kill()
@@ -191,16 +231,46 @@ async def _while_ingesting(bench: Bench, args: argparse.Namespace, token: str, r
         process.wait(timeout=60)
 
 
-def _print_received(bench: Bench, received: Received) -> None:
+async def post_paced(port: int, bodies: list[Body], rate: float) -> tuple[int, float]:
+    """Send each body when its turn comes at `rate` readings/s (a 503 is sent again); (readings stored, seconds)."""
+    url = f"http://127.0.0.1:{port}/api/meters/data-ingestion"
+    stored = 0
+
+    async def post(client: aiohttp.ClientSession, body: Body) -> None:
+        nonlocal stored
+        headers = {"Authorization": f"Bearer {body.token}", "Content-Type": "application/json"}
+        while True:
+            async with client.post(url, data=body.payload, headers=headers) as answer:
+                result = await answer.json() if answer.status == 202 else None
+            if result is not None:
+                stored += result["accepted"] + result["duplicates"]
+                return
+            if answer.status != 503:
+                raise RuntimeError(f"HTTP {answer.status} from the ingestion endpoint")
+            await asyncio.sleep(0.05)
+
+    began = time.perf_counter()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as client:
+        posts: list[asyncio.Task[None]] = []
+        due = 0.0
+        for body in bodies:
+            await asyncio.sleep(max(0.0, began + due - time.perf_counter()))
+            posts.append(asyncio.create_task(post(client, body)))
+            due += body.readings / rate
+        await asyncio.gather(*posts)
+    return stored, time.perf_counter() - began
+
+
+def _print_received(bench: Bench, received: Received, how: str) -> None:
     p50, p99, worst = (1000 * value for value in received.lag)
     emit_p50, emit_p99 = (1000 * value for value in received.emit_lag)
-    print(f"  Socket.IO while ingesting: {received.deliveries:,} deliveries in {received.messages:,} messages over "
-          f"{received.span:.1f} s, clients' CPU {received.cpu:.1f} s;\n"
+    print(f"  Socket.IO while ingesting {how}: {received.deliveries:,} deliveries in {received.messages:,} messages "
+          f"over {received.span:.1f} s, clients' CPU {received.cpu:.1f} s;\n"
           f"    lag lastSeenAt -> receipt p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {worst:.0f} ms; "
           f"emit -> receipt p50 {emit_p50:.0f} ms, p99 {emit_p99:.0f} ms")  # fmt: skip
-    bench.report("Socket.IO deliveries while ingesting", received.deliveries_per_s, "deliveries/s", ratio=False)
-    bench.report("Socket.IO lag p50 while ingesting", p50, "ms", ratio=False)
-    bench.report("Socket.IO lag p99 while ingesting", p99, "ms", ratio=False)
+    bench.report(f"Socket.IO deliveries, ingesting {how}", received.deliveries_per_s, "deliveries/s", ratio=False)
+    bench.report(f"Socket.IO lag p50, ingesting {how}", p50, "ms", ratio=False)
+    bench.report(f"Socket.IO lag p99, ingesting {how}", p99, "ms", ratio=False)
 
 
 async def _hub_against_raw_emit(bench: Bench, args: argparse.Namespace) -> None:
@@ -221,14 +291,19 @@ async def section(bench: Bench, args: argparse.Namespace) -> None:
     rooms = client_rooms(args.socketio_clients, bench.meter_ids, codes)
     print(f"  {len(rooms)} clients ({sum(map(len, rooms))} room memberships), {len(bench.meter_ids):,} meters in "
           f"{AREAS} areas; HTTP batches of {HTTP_BATCH:,} over {args.connections[1]} connections")  # fmt: skip
-    received = await _while_ingesting(bench, args, token, rooms)
-    if received.deliveries:
-        _print_received(bench, received)
-    else:
+    runs = {
+        f"at {args.socketio_rate:,.0f} readings/s": _at_steady_rate,
+        "flat out (batches of 1,000)": _while_ingesting,
+    }
+    for how, run in runs.items():
+        received = await run(bench, args, token, rooms)
+        if received.deliveries:
+            _print_received(bench, received, how)
+            continue
         from ingest_http import server_log_tail
 
         log = server_log_tail(args.var_dir, 12)
-        print(f"  Socket.IO while ingesting: no update arrived; the server's log ends:\n{log}")
+        print(f"  Socket.IO while ingesting {how}: no update arrived; the server's log ends:\n{log}")
     if args.socketio_seconds:
         await _hub_against_raw_emit(bench, args)
 
