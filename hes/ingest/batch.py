@@ -156,6 +156,7 @@ async def _new_events(session: AsyncSession, events: list[IncomingEvent]) -> tup
     if not events:
         return [], []
     keys = [EventKey(event.meter_id, event.event_type, event.code, event.timestamp) for event in events]
+    await ingest_batches.lock_event_log(session)  # the last lock the transaction takes: no deadlock on it
     seen = await ingest_batches.stored_events(session, keys)
     new_events: list[IncomingEvent] = []
     repeats: list[int] = []

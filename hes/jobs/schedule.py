@@ -6,7 +6,6 @@ process started: every HES instance computes the same slots, which is what lets 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hes.config import Settings
+from hes.db.store import advisory
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,59}")
@@ -60,8 +60,7 @@ class Job:
     @property
     def lock_key(self) -> int:
         """A stable signed 64-bit key for this job's PostgreSQL advisory lock (the same in every process)."""
-        digest = hashlib.blake2b(f"hes.jobs:{self.name}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big", signed=True)
+        return advisory.lock_key(f"hes.jobs:{self.name}")
 
     @property
     def start_window(self) -> timedelta:

@@ -152,6 +152,27 @@ async def test_events_are_stored_once(runtime: Runtime, ingestor: Ingestor) -> N
         assert await session.scalar(select(func.count()).select_from(Event).where(Event.meter_id == meter)) == 1
 
 
+async def test_one_event_sent_twice_at_once_is_stored_once(runtime: Runtime) -> None:
+    # Two HES instances (or a sender's retry beside its first attempt) writing the same events at the same moment.
+    meter = (await add_meters(runtime, ["IN-6"]))["IN-6"]
+    events = [
+        IncomingEvent(meter, "power_down", START + timedelta(minutes=minute), EventCategory.POWER, Severity.WARNING, 1)
+        for minute in range(20)
+    ]
+    first, second = _ingestor(runtime, linger=0), _ingestor(runtime, linger=0)
+    try:
+        receipts = await asyncio.gather(
+            *(ingestor.submit([], [event]) for event in events for ingestor in (first, second))
+        )
+    finally:
+        await asyncio.gather(first.close(), second.close())
+    assert sum(receipt.events_accepted for receipt in receipts) == len(events)
+    assert sum(receipt.events_duplicates for receipt in receipts) == len(events)
+    async with runtime.sessions() as session:
+        stored = await session.scalar(select(func.count()).select_from(Event).where(Event.meter_id == meter))
+    assert stored == len(events)
+
+
 async def test_unknown_meters_and_bad_values_are_refused_in_the_receipt(runtime: Runtime, ingestor: Ingestor) -> None:
     meter = (await add_meters(runtime, ["IN-6"]))["IN-6"]
     readings = [

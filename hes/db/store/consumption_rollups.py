@@ -8,7 +8,6 @@ commits.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass
@@ -29,7 +28,6 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    text,
     tuple_,
     values,
 )
@@ -39,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
+from hes.db.store import advisory
 from hes.db.tables import ConsumptionDay, ConsumptionHour, LatestReading, Reading
 from hes.db.types import UTCDateTime
 
@@ -68,11 +67,6 @@ _DAY_KEYS: KeySpec = (
 )
 # Days are UTC days, as every time on the wire.
 HOURS_PER_DAY = 24
-_LOCK_ROLLUPS = text("SELECT pg_advisory_xact_lock(:key)")
-# A stable signed 64-bit key, named like the job locks (hes.jobs) so the two never meet.
-_ROLLUP_LOCK_KEY = int.from_bytes(
-    hashlib.blake2b(b"hes.consumption_rollups", digest_size=8).digest(), "big", signed=True
-)
 _HOUR_COLUMNS = tuple(column.name for column in _HOURS.columns)
 _DAY_COLUMNS = tuple(column.name for column in _DAYS.columns)
 
@@ -163,8 +157,7 @@ async def lock_rollups(session: AsyncSession) -> None:
     latest_readings row did that: every batch touching a series being rebuilt waited for the whole rebuild
     transaction.) One lock for every series keeps the lock table small; SQLite has one writer anyway.
     """
-    if _postgresql(session):
-        await session.execute(_LOCK_ROLLUPS, {"key": _ROLLUP_LOCK_KEY})
+    await advisory.lock_transaction(session, "hes.consumption_rollups")
 
 
 async def anchors(session: AsyncSession, ranges: Sequence[SeriesRange]) -> dict[int, tuple[datetime, float]]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Column, Float, Integer, MetaData, SmallInteger, Table, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hes.db.store import advisory
 from hes.db.store.reading_flags import pack_columns
 from hes.db.tables import Event
 from hes.db.types import UTCDateTime
@@ -168,6 +169,16 @@ async def clear_staged(session: AsyncSession) -> None:
     """Empty the staging table before the commit (PostgreSQL empties it at commit by itself)."""
     if not _is_postgresql(session):
         await session.execute(_EMPTY_SQLITE)
+
+
+async def lock_event_log(session: AsyncSession) -> None:
+    """Make this transaction the only one telling new events from stored ones (PostgreSQL), until it ends.
+
+    The check is read-then-insert: two writers (or instances) storing the same event at once, say a sender's retry
+    next to its first attempt, would both find it new. After the lock, the second one's check sees the first one's
+    commit. Batches without events never take it; SQLite has one writer anyway.
+    """
+    await advisory.lock_transaction(session, "hes.ingest.event_log")
 
 
 async def stored_events(session: AsyncSession, keys: Sequence[EventKey]) -> set[EventKey]:
