@@ -80,6 +80,7 @@ ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.
 START = datetime(2025, 3, 1, tzinfo=UTC)
 STEP = timedelta(minutes=15)
 CODES = ("1-0:1.8.0.255", "1-0:2.8.0.255", "1-0:32.7.0.255", "1-0:31.7.0.255")
+UNITS = ("Wh", "Wh", "V", "A")  # each code's catalogue unit: values are stored as sent, no conversion
 GATEWAYS = 10
 CEILING_BATCH = 100_000
 INSTALLED = MeterStatus.INSTALLED

@@ -80,7 +80,7 @@ def _gateway_chunks(bench: Bench, size: int) -> list[tuple[int, list[int]]]:
 
 def bodies_of(bench: Bench, size: int, first: int, steps: int) -> list[Body]:
     """The request bodies of `steps` quarter-hours of the whole fleet from step `first`, `size` readings each."""
-    from ingest import CODES, START, STEP, value_of
+    from ingest import CODES, START, STEP, UNITS, value_of
 
     encoder = msgspec.json.Encoder()
     groups = _gateway_chunks(bench, size)
@@ -94,7 +94,7 @@ def bodies_of(bench: Bench, size: int, first: int, steps: int) -> list[Body]:
                     "obis": code,
                     "timestamp": stamp,
                     "value": value_of(bench.meter_ids[index], position, step),
-                    "unit": "kWh",
+                    "unit": UNITS[position],
                 }
                 for index in members
                 for position, code in enumerate(CODES)
@@ -105,7 +105,7 @@ def bodies_of(bench: Bench, size: int, first: int, steps: int) -> list[Body]:
 
 async def in_process(bench: Bench, args: argparse.Namespace, readings: int = 1_000_000, size: int = 1_000) -> None:
     """The ingest path without HTTP: `Ingestor.submit` of column batches from 64 concurrent senders."""
-    from ingest import CODES, START, STEP, value_of
+    from ingest import CODES, START, STEP, UNITS, value_of
 
     per_step = len(bench.meter_ids) * len(CODES)
     steps = max(1, readings // per_step)
@@ -124,7 +124,7 @@ async def in_process(bench: Bench, args: argparse.Namespace, readings: int = 1_0
                     code_index=list(range(len(CODES))) * len(members),
                     timestamps=[ts] * count,
                     values=[value_of(bench.meter_ids[i], c, step) for i in members for c in range(len(CODES))],
-                    units=["kWh"] * count,
+                    units=list(UNITS) * len(members),
                     qualities=[ReadingQuality.GOOD] * count,
                     sources=[ReadingSource.HTTP] * count,
                 )

@@ -43,7 +43,7 @@ def device_password(meter_number: str) -> str:
 def payload(base: datetime, index: int) -> bytes:
     """Message `index` of a meter: one energy reading, `index` seconds after `base`."""
     moment = (base + timedelta(seconds=index)).isoformat()
-    return b'{"obis":"%s","timestamp":"%s","value":%d.5,"unit":"kWh"}' % (OBIS.encode(), moment.encode(), index)
+    return b'{"obis":"%s","timestamp":"%s","value":%d.5,"unit":"Wh"}' % (OBIS.encode(), moment.encode(), index)
 
 
 # --- the broker ------------------------------------------------------------------------------------------

@@ -116,8 +116,9 @@ class Ingestor:
     ) -> IngestReceipt:
         """Store readings (and events); return once they are durable, with what was new, repeated or refused.
 
-        Readings for unknown meters, with naive or far-future timestamps or with values that are not finite
-        numbers are refused in the receipt; the rest is stored.
+        Readings for unknown meters, with naive or far-future timestamps, with values that are not finite
+        numbers or in a unit of another quantity than their code's are refused in the receipt; the rest is
+        stored, in the unit of its code (kWh sent for a Wh register is stored as Wh).
 
         Raises:
             IngestOverloaded: the queue stayed full for `submit_wait` seconds; retry after `retry_after`.
@@ -129,10 +130,11 @@ class Ingestor:
         columns = readings if isinstance(readings, ReadingColumns) else ReadingColumns.of(readings)
         try:
             known = await self.directory.known_ids(set(columns.meter_ids).union(event.meter_id for event in events))
+            stored_units = await self.catalogue.units_of(columns.codes)
         except (DBAPIError, OSError) as error:
             raise IngestUnavailable(retry_after=self._settings.retry_after) from error
         now = datetime.now(UTC)
-        clean, rejected = normalise_readings(columns, now, self._limits, known)
+        clean, rejected = normalise_readings(columns, now, self._limits, known, stored_units)
         kept_events, rejected_events = normalise_events(events, now, self._limits, known)
         if rejected:
             _REJECTED.inc(len(rejected))

@@ -7,12 +7,14 @@ its lists; only a batch with a fault is walked reading by reading to say which o
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
+from hes.ingest import units
 from hes.ingest.records import IncomingEvent, ReadingColumns, Rejection
+from hes.obis.codes import ObisCode
 
 # Largest magnitude a reading may have. An energy register in Wh on a large CT meter stays far below
 # 1e15 (a petawatt-hour); anything above is a unit or scaler mistake, and float8 keeps only 15-16
@@ -30,11 +32,18 @@ class Limits:
 
 
 def normalise_readings(
-    columns: ReadingColumns, now: datetime, limits: Limits, known_meters: Collection[int]
+    columns: ReadingColumns,
+    now: datetime,
+    limits: Limits,
+    known_meters: Collection[int],
+    stored_units: Mapping[ObisCode, str | None] | None = None,
 ) -> tuple[ReadingColumns, list[Rejection]]:
-    """The readings that may be stored (timestamps in UTC) and those refused, by position in `columns`.
+    """The readings that may be stored (timestamps in UTC, values in `stored_units`) and those refused, by position.
 
-    A reading for a meter id not in `known_meters` is refused (readings carry no foreign key, on purpose).
+    A reading for a meter id not in `known_meters` is refused (readings carry no foreign key, on purpose). A
+    value sent in another unit of the same quantity than its code's stored unit (kWh for Wh) is converted; one
+    in a unit of another quantity is refused (`units.WRONG_UNIT`). Codes missing from `stored_units` keep the
+    values as sent.
 
     Raises:
         ValueError: the columns have different lengths or an OBIS index points nowhere (a caller's bug).
@@ -48,9 +57,13 @@ def normalise_readings(
     if min(columns.code_index) < 0 or max(columns.code_index) >= len(columns.codes):
         raise ValueError("an OBIS index points outside the batch's codes")
     latest = now + limits.future_tolerance
+    units_of = _Units(_unit_factors(columns, stored_units or {}), stored_units or {})
     if _all_clean(columns, latest, known_meters):
-        return columns, []
-    return _per_reading(columns, latest, known_meters)
+        if all(by == 1.0 for by in units_of.factors.values()):
+            return columns, []
+        if None not in units_of.factors.values():
+            return _in_stored_units(columns, units_of), []
+    return _per_reading(columns, latest, known_meters, units_of)
 
 
 def normalise_events(
@@ -102,14 +115,49 @@ def _all_clean(columns: ReadingColumns, latest: datetime, known_meters: Collecti
     return min(values) >= -MAX_ABS_VALUE and max(values) <= MAX_ABS_VALUE
 
 
+@dataclass(frozen=True, slots=True)
+class _Units:
+    """Per (code index, unit sent): the factor to the stored unit (None: another quantity); the stored units."""
+
+    factors: Mapping[tuple[int, str | None], float | None]
+    stored: Mapping[ObisCode, str | None]
+
+
+def _unit_factors(
+    columns: ReadingColumns, stored_units: Mapping[ObisCode, str | None]
+) -> dict[tuple[int, str | None], float | None]:
+    # Per distinct (code, unit) pair, not per reading: a batch holds few of them.
+    codes = columns.codes
+    return {
+        (index, unit): units.factor(unit, stored_units.get(codes[index]))
+        for index, unit in set(zip(columns.code_index, columns.units, strict=True))
+    }
+
+
+def _in_stored_units(columns: ReadingColumns, stored: _Units) -> ReadingColumns:
+    """Clean readings, some sent in another unit of their quantity (kWh for Wh): converted column by column."""
+    factor_of = {pair: by for pair, by in stored.factors.items() if by is not None}  # none is None here
+    factors = [factor_of[pair] for pair in zip(columns.code_index, columns.units, strict=True)]
+    return replace(
+        columns,
+        values=[units.converted(value, by) for value, by in zip(columns.values, factors, strict=True)],
+        units=[
+            unit if by == 1.0 else stored.stored[columns.codes[code]]
+            for code, unit, by in zip(columns.code_index, columns.units, factors, strict=True)
+        ],
+    )
+
+
 def _per_reading(
-    columns: ReadingColumns, latest: datetime, known_meters: Collection[int]
+    columns: ReadingColumns, latest: datetime, known_meters: Collection[int], stored: _Units
 ) -> tuple[ReadingColumns, list[Rejection]]:
     keep: list[int] = []
     timestamps: list[datetime] = []
+    values: list[float] = []
+    units_kept: list[str | None] = []
     rejected: list[Rejection] = []
-    readings = zip(columns.meter_ids, columns.timestamps, columns.values, strict=True)
-    for index, (meter_id, moment, value) in enumerate(readings):
+    fields = (columns.meter_ids, columns.code_index, columns.timestamps, columns.values, columns.units)
+    for index, (meter_id, code, moment, value, unit) in enumerate(zip(*fields, strict=True)):
         if meter_id not in known_meters:
             rejected.append(Rejection(index, "meterId", UNKNOWN_METER, meter_id))
             continue
@@ -121,10 +169,16 @@ def _per_reading(
         if problem is not None:
             rejected.append(Rejection(index, "value", problem, value if isinstance(value, int | float) else None))
             continue
+        by = stored.factors[(code, unit)]
+        if by is None:
+            rejected.append(Rejection(index, "unit", units.WRONG_UNIT, unit))
+            continue
         keep.append(index)
         timestamps.append(moment if moment.tzinfo is UTC else moment.astimezone(UTC))
+        values.append(units.converted(float(value), by))
+        units_kept.append(unit if by == 1.0 else stored.stored[columns.codes[code]])
     kept = columns.take(keep)
-    return replace(kept, timestamps=timestamps, values=[float(value) for value in kept.values]), rejected
+    return replace(kept, timestamps=timestamps, values=values, units=units_kept), rejected
 
 
 def _time_problem(moment: object, latest: datetime) -> str | None:

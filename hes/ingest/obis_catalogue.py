@@ -44,6 +44,7 @@ class ObisCatalogue:
         self._max_spellings = max_spellings
         self._described: dict[ObisCode, ObisDescription] | None = None
         self._ids: dict[ObisCode, int] = {}
+        self._table_units: dict[ObisCode, str | None] = {}
         self._table_read_at = -math.inf
         self._spellings: dict[str, ObisCode] = {}
 
@@ -97,6 +98,19 @@ class ObisCatalogue:
             self._ids.update(created)
         return {code: self._ids[code] for code in codes}
 
+    async def units_of(self, codes: Collection[ObisCode]) -> dict[ObisCode, str | None]:
+        """The unit readings of each code are stored in: the table's, else the brand profile's (None: unknown).
+
+        Raises:
+            sqlalchemy.exc.DBAPIError, OSError: the table was never read yet and the database did not answer.
+        """
+        if self._table_read_at == -math.inf:
+            await self._read_table()
+        described = self._profiles()
+        return {
+            code: self._table_units[code] if code in self._table_units else _unit(described.get(code)) for code in codes
+        }
+
     def _is_known(self, code: ObisCode) -> bool:
         return code in self._ids or code in self._profiles()
 
@@ -110,6 +124,7 @@ class ObisCatalogue:
         async with self._sessions() as session:
             entries = await obis_codes.entries(session)
         self._ids.update({entry.code: entry.id for entry in entries.values()})
+        self._table_units.update({entry.code: entry.unit for entry in entries.values()})
         self._table_read_at = time.monotonic()
 
     def _profiles(self) -> dict[ObisCode, ObisDescription]:
@@ -125,3 +140,7 @@ class ObisCatalogue:
             self._described = described
             logger.debug("OBIS catalogue: %d codes from %d brand profiles", len(described), len(available_brands()))
         return self._described
+
+
+def _unit(described: ObisDescription | None) -> str | None:
+    return described.unit if described is not None else None

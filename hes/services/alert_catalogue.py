@@ -243,7 +243,3 @@ def reading_rules(limits: RuleLimits) -> tuple[ReadingRule, ...]:
             tamper,
         ),
     )
-
-
-# SI prefixes a transport may leave on a unit ("kW", "kV"); values are brought to the rule's base unit.
-UNIT_PREFIXES: Mapping[str, float] = {"": 1.0, "k": 1e3, "M": 1e6, "m": 1e-3}

@@ -24,6 +24,7 @@ from hes.db.store import obis_codes
 from hes.db.store.alerts import AlertRaise
 from hes.db.store.meter_logs import SEVERITY_RANK
 from hes.db.tables import utc_now
+from hes.ingest import units
 from hes.ingest.records import NO_READINGS, IncomingEvent, MeterTouch, StoredBatch, StoredEvent
 from hes.obis.codes import ObisCode
 from hes.services.alert_catalogue import (
@@ -31,7 +32,6 @@ from hes.services.alert_catalogue import (
     ALERT_KINDS,
     CATEGORY_RULES,
     EVENT_RULES,
-    UNIT_PREFIXES,
     AlertType,
     CategoryRule,
     EventType,
@@ -149,10 +149,8 @@ def _reading_finding(meter_id: int, obis: ObisCode, at: datetime, rule: ReadingR
 
 def _in_unit(value: float, unit: str | None, wanted: str) -> float | None:
     """`value` in the `wanted` unit ("kV" to "V"); None when `unit` is another quantity altogether."""
-    if not unit or unit == wanted:
-        return value
-    scale = UNIT_PREFIXES.get(unit.removesuffix(wanted)) if unit.endswith(wanted) else None
-    return None if scale is None else value * scale
+    by = units.factor(unit, wanted)
+    return None if by is None else value * by
 
 
 async def record_findings(session: AsyncSession, findings: Sequence[Finding]) -> Recorded:

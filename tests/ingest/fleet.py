@@ -56,6 +56,10 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# The catalogue's unit of each code, so values are stored as sent (another unit of the same quantity is converted).
+UNITS = {ENERGY: "Wh", VOLTAGE: "V"}
+
+
 def readings(
     number: str, count: int, *, first: int = 0, obis: str = ENERGY, start: datetime = START
 ) -> list[dict[str, Any]]:
@@ -66,7 +70,7 @@ def readings(
             "obis": obis,
             "timestamp": (start + timedelta(minutes=15 * step)).isoformat(),
             "value": 1000.0 + step / 4,
-            "unit": "kWh",
+            "unit": UNITS.get(obis),
         }
         for step in range(first, first + count)
     ]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from hes.db.engine import make_engine, make_session_factory
-from hes.db.enums import EventCategory, MeterStatus, ReadingSource, Severity
+from hes.db.enums import EventCategory, MeterStatus, ReadingQuality, ReadingSource, Severity
 from hes.db.tables import Event, LatestReading, Meter
 from hes.ingest.errors import IngestClosed, IngestOverloaded, IngestUnavailable
 from hes.ingest.ingestor import Ingestor, IngestSettings
@@ -24,12 +24,14 @@ from tests.ingest.fleet import START, add_meters, count_readings
 
 ENERGY = ObisCode.parse("1-0:1.8.0.255")
 VOLTAGE = ObisCode.parse("1-0:32.7.0.255")
+UNITS = {ENERGY: "Wh", VOLTAGE: "V"}  # the catalogue's: values are stored as sent
+PUSH = ReadingSource.DLMS_PUSH
 
 
 def _readings(meter_id: int, count: int, first: int = 0, code: ObisCode = ENERGY) -> list[IncomingReading]:
     return [
         IncomingReading(
-            meter_id, code, START + timedelta(minutes=15 * step), 100.0 + step, "kWh", source=ReadingSource.DLMS_PUSH
+            meter_id, code, START + timedelta(minutes=15 * step), 100.0 + step, UNITS[code], ReadingQuality.GOOD, PUSH
         )
         for step in range(first, first + count)
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -110,3 +111,25 @@ def test_events_are_normalised_like_readings() -> None:
         (2, "future_timestamp"),
         (3, "unknown_meter"),
     ]
+
+
+STORED_UNITS = {ENERGY: "Wh", VOLTAGE: "V"}
+
+
+def test_values_sent_in_another_unit_of_their_quantity_are_stored_in_the_codes_unit() -> None:
+    columns = replace(_columns([NOW] * 4, [4.35, 0.231, 1.0, 231.0]), units=["kWh", "kV", "Wh", None])
+    clean, rejected = normalise_readings(columns, NOW, LIMITS, {1}, STORED_UNITS)
+    assert rejected == []
+    assert list(clean.values) == [4350.0, 231.0, 1.0, 231.0]
+    assert list(clean.units) == ["Wh", "V", "Wh", None]
+
+
+def test_a_unit_of_another_quantity_is_refused_where_it_stands() -> None:
+    times = [NOW, NOW, NOW + timedelta(hours=1), NOW]
+    columns = replace(_columns(times, [1.0, 2.0, 3.0, 4.0]), units=["kWh", "Wh", "kWh", "V"])
+    clean, rejected = normalise_readings(columns, NOW, LIMITS, {1}, STORED_UNITS)
+    assert [(item.index, item.field, item.reason, item.value) for item in rejected] == [
+        (1, "unit", "wrong_unit", "Wh"),  # a voltage code sent in Wh
+        (2, "timestamp", "future_timestamp", (NOW + timedelta(hours=1)).isoformat()),
+    ]
+    assert list(clean.values) == [1000.0, 4.0]

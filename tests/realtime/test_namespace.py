@@ -159,7 +159,7 @@ async def test_a_meter_client_submits_readings_through_ingest(
     [reading] = await _stored(runtime, fleet.region_meter.id)
     assert reading.obis == ObisCode.parse(ENERGY)
     assert reading.timestamp == datetime(2024, 5, 1, 12, tzinfo=UTC)
-    assert (reading.value, reading.source) == (1234.5, ReadingSource.SOCKETIO)
+    assert (reading.value, reading.source) == (1_234_500.0, ReadingSource.SOCKETIO)  # sent in kWh, stored in Wh
     # A repeat (the meter never saw the ack) is not an error and stores nothing twice.
     assert await meter.call("meter-update", update) == {"accepted": 0, "duplicates": 1, "rejected": [], "error": None}
     assert await count_readings(runtime) == 1
@@ -201,7 +201,7 @@ async def test_each_bad_reading_is_rejected_with_its_reason_and_the_rest_accepte
     # What is no reading at all is told in words.
     assert "ISO 8601" in reasons[7] and "number" in reasons[8] and "unit" in reasons[10] and "object" in reasons[11]
     stored = await _stored(runtime, fleet.region_meter.id)
-    assert sorted(reading.value for reading in stored) == [-0.5, 1234.5]
+    assert sorted(reading.value for reading in stored) == [-500.0, 1_234_500.0]  # kWh stored as Wh
     assert await count_readings(runtime) == 2
 
 

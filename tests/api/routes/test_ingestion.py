@@ -48,6 +48,25 @@ async def test_an_operator_issues_a_token_and_the_meter_sends_readings_once(
     assert {row["obis"] for row in latest.json()} == {ENERGY, VOLTAGE}
 
 
+async def test_values_are_stored_in_their_codes_unit_and_other_quantities_refused(
+    client: AsyncClient, runtime: Runtime, operator: dict[str, str]
+) -> None:
+    meter = (await add_meters(runtime, ["HT-U"]))["HT-U"]
+    token = await device_token(runtime, meter)
+    sent = [
+        {**readings("HT-U", 1)[0], "value": 4.35, "unit": "kWh"},  # the catalogue stores 1.8.0 in Wh
+        {**readings("HT-U", 1, obis=VOLTAGE)[0], "value": 0.231, "unit": "kV"},
+        {**readings("HT-U", 1, first=1)[0], "value": 5.0, "unit": "V"},  # a voltage for an energy register
+    ]
+    answer = await _post(client, token, {"readings": sent})
+    assert answer["accepted"] == 2
+    refused = [(item["index"], item["field"], item["reason"]) for item in answer["rejected"]]
+    assert refused == [(2, "unit", "wrong_unit")]
+    latest = (await client.get(f"/api/meters/{meter}/readings/latest", headers=operator)).json()
+    stored = {(row["obis"], row["value"], row["unit"]) for row in latest}
+    assert stored == {(ENERGY, 4350.0, "Wh"), (VOLTAGE, 231.0, "V")}
+
+
 async def test_only_a_live_device_token_may_send(
     client: AsyncClient, runtime: Runtime, operator: dict[str, str], admin: dict[str, str]
 ) -> None:
