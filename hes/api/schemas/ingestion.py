@@ -36,7 +36,18 @@ class ReadingIn(msgspec.Struct, rename="camel", gc=False):
     obis: Annotated[str, Meta(max_length=40, description="OBIS code A-B:C.D.E.F", examples=["1-0:1.8.0.255"])]
     timestamp: Timestamp
     value: Annotated[float, Meta(ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE, description="Finite number")]
-    unit: Annotated[str, Meta(max_length=16, examples=["kWh"])] | None = None
+    unit: (
+        Annotated[
+            str,
+            Meta(
+                max_length=16,
+                examples=["kWh"],
+                description="Stored in the code's unit: kWh for a Wh register is converted, another quantity refused"
+                " (wrong_unit); absent means the code's unit",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class EventIn(msgspec.Struct, rename="camel"):
