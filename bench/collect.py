@@ -38,21 +38,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scratch import Scratch, scratch_database
 
 from hes.config import Environment, Settings
 from hes.connectivity.catalogue import CollectionKind
 from hes.connectivity.service import Connectivity
 from hes.connectivity.settings import ConnectivitySettings
 from hes.db.enums import ConnectionMode, DlmsAuthentication, DlmsTransport, MeterStatus
-from hes.db.migrate import upgrade
 from hes.db.tables import Meter
 from hes.runtime import Runtime
 
-ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 _TICKS = os.sysconf("SC_CLK_TCK")
 _SPARE_FILES = 256
 
@@ -110,14 +109,6 @@ def _raise_open_files(needed: int) -> None:
     target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def _start_simulator(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
@@ -256,30 +247,22 @@ async def _collect(
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
-async def _run(args: argparse.Namespace, document: dict[str, Any], simulator_pid: int) -> None:
-    name = f"hes_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    url = f"{base}/{name}"
-    try:
-        await asyncio.to_thread(upgrade, url)
-        with tempfile.TemporaryDirectory() as var:
-            settings = Settings(
-                hes_env=Environment.TEST,
-                database_url=url,
-                HES_VAR_DIR=Path(var),
-                jwt_secret=secrets.token_hex(32),
-                HES_DATA_KEY=Fernet.generate_key().decode(),
-                _env_file=None,
-            )
-            runtime = Runtime.from_settings(settings)
-            try:
-                meter_ids = await _register(runtime, document, args.brand)
-                await _collect(args, runtime, meter_ids, simulator_pid, name)
-            finally:
-                await runtime.close()
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+async def _run(args: argparse.Namespace, document: dict[str, Any], simulator_pid: int, database: Scratch) -> None:
+    with tempfile.TemporaryDirectory() as var:
+        settings = Settings(
+            hes_env=Environment.TEST,
+            database_url=database.url,
+            HES_VAR_DIR=Path(var),
+            jwt_secret=secrets.token_hex(32),
+            HES_DATA_KEY=Fernet.generate_key().decode(),
+            _env_file=None,
+        )
+        runtime = Runtime.from_settings(settings)
+        try:
+            meter_ids = await _register(runtime, document, args.brand)
+            await _collect(args, runtime, meter_ids, simulator_pid, database.name)
+        finally:
+            await runtime.close()
 
 
 def main() -> None:
@@ -303,7 +286,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         simulator, document = _start_simulator(args, Path(workdir))
         try:
-            asyncio.run(_run(args, document, simulator.pid))
+            with scratch_database("collect") as database:
+                asyncio.run(_run(args, document, simulator.pid, database))
         finally:
             simulator.terminate()
             try:

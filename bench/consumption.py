@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from scratch import scratch_database
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hes.db.engine import make_engine, make_session_factory
 from hes.db.enums import Role
-from hes.db.migrate import upgrade
 from hes.db.store import obis_codes
 from hes.db.store.obis_codes import ObisDescription
 from hes.db.store.readings import ReadingRow, write_readings
@@ -40,18 +38,8 @@ from hes.services.consumption_rollup import ConsumptionRollups, RollupSettings
 from hes.services.energy_registers import ENERGY_REGISTERS
 from hes.services.principal import Principal
 
-ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADMIN = Principal(user_id=0, username="bench", role=Role.ADMIN)
 START = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-async def admin(statement: str) -> None:
-    """Run one statement on the server's maintenance database."""
-    connection = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def load(dsn: str, args: argparse.Namespace, import_id: int, export_id: int) -> None:
@@ -230,16 +218,8 @@ def main() -> None:
     parser.add_argument("--areas", type=int, default=10)
     parser.add_argument("--exporters", type=float, default=0.1, help="share of meters with an export register")
     args = parser.parse_args()
-    name = f"hes_bench_consumption_{secrets.token_hex(4)}"
-    base = ADMIN_DSN.rsplit("/", 1)[0]
-    dsn = f"{base}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(url)
-        asyncio.run(run(url, dsn, args))
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("consumption") as database:
+        asyncio.run(run(database.url, database.dsn, args))
 
 
 if __name__ == "__main__":

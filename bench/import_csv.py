@@ -32,14 +32,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scratch import scratch_database
+
 from hes.db.engine import make_engine, make_session_factory
 from hes.db.enums import CustomerType, SimStatus
-from hes.db.migrate import upgrade
 from hes.db.store import imports as store
 from hes.db.tables import Area
 from hes.services.imports import TEMPLATES, ImportEntity
 
-ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 AREAS = 5
 CUSTOMERS = 1_000
 HEADER = TEMPLATES[ImportEntity.METERS].headers
@@ -73,15 +73,6 @@ def write_csv(path: Path, rows: int) -> int:
         writer.writerow(HEADER)
         writer.writerows(meter_rows(rows))
     return path.stat().st_size
-
-
-async def admin(statement: str) -> None:
-    """Run one statement on the maintenance database."""
-    connection = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def seed(url: str, sims: int) -> None:
@@ -239,33 +230,26 @@ def main() -> None:
     args = parser.parse_args()
     rows: int = args.rows
 
-    name = f"hes_bench_import_{os.getpid()}_{secrets.token_hex(3)}"
-    base_dsn = ADMIN_DSN.rsplit("/", 1)[0]
-    dsn = f"{base_dsn}/{name}"
-    database_url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
     password = secrets.token_urlsafe(18)
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     server: subprocess.Popen[bytes] | None = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="hes-bench-import-") as scratch:
-            workdir = Path(scratch)
-            upgrade(database_url)
-            asyncio.run(seed(database_url, rows // 5))
+    with scratch_database("import") as database, tempfile.TemporaryDirectory(prefix="hes-bench-import-") as work:
+        try:
+            workdir = Path(work)
+            asyncio.run(seed(database.url, rows // 5))
             csv_path = workdir / "meters.csv"
             size = write_csv(csv_path, rows)
-            server, base = start_server(dsn, password, workdir)
+            server, base = start_server(database.dsn, password, workdir)
             rss_before = memory_mib(server.pid, "VmRSS")
             with RssSampler(server.pid) as sampler:
                 elapsed, report = upload(base, password, csv_path)
             rss_peak = memory_mib(server.pid, "VmHWM")
             server.terminate()
             server.wait(timeout=30)
-            stored = asyncio.run(counts(dsn))
-            ceiling = asyncio.run(copy_ceiling(dsn, rows))
-    finally:
-        if server is not None and server.poll() is None:
-            server.kill()
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            stored = asyncio.run(counts(database.dsn))
+            ceiling = asyncio.run(copy_ceiling(database.dsn, rows))
+        finally:
+            if server is not None and server.poll() is None:
+                server.kill()
 
     rate, ceiling_rate = rows / elapsed, rows / ceiling
     print(f"HES Core CSV import benchmark: {rows:,} meter rows, PostgreSQL, {os.cpu_count()} CPUs")

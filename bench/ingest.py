@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -61,9 +60,10 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch import scratch_database
+
 from hes.db.engine import make_engine, make_session_factory
 from hes.db.enums import MeterStatus, Role
-from hes.db.migrate import upgrade
 from hes.db.store import obis_codes, partitions
 from hes.db.store import readings as store
 from hes.db.store.readings import ReadingRow
@@ -76,7 +76,6 @@ from hes.services.principal import Principal
 # Sections import their shared pieces from `ingest`: run as a script, that is this very module.
 sys.modules.setdefault("ingest", sys.modules[__name__])
 
-ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 START = datetime(2025, 3, 1, tzinfo=UTC)
 STEP = timedelta(minutes=15)
 CODES = ("1-0:1.8.0.255", "1-0:2.8.0.255", "1-0:32.7.0.255", "1-0:31.7.0.255")
@@ -128,15 +127,6 @@ def _figure_line(label: str, shown: str, ceiling: float | None, share: float | N
 
 Section = Callable[[Bench, argparse.Namespace], Awaitable[None]]
 SECTIONS = ("http", "mqtt", "socketio", "storage")
-
-
-async def admin(statement: str) -> None:
-    """Run one statement on the maintenance database."""
-    connection = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def prepare(url: str, dsn: str, meters: int) -> Bench:
@@ -343,18 +333,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    name = f"hes_bench_ingest_{os.getpid()}_{secrets.token_hex(3)}"
-    base = ADMIN_DSN.rsplit("/", 1)[0]
-    dsn = f"{base}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(url)
-        with tempfile.TemporaryDirectory(prefix="hes-bench-ingest-") as var_dir:
-            args.var_dir = var_dir
-            asyncio.run(run(args, url, dsn))
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("ingest") as database, tempfile.TemporaryDirectory(prefix="hes-bench-ingest-") as var_dir:
+        args.var_dir = var_dir
+        asyncio.run(run(args, database.url, database.dsn))
 
 
 if __name__ == "__main__":

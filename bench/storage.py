@@ -12,27 +12,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from scratch import scratch_database
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hes.db.engine import make_engine, make_session_factory
 from hes.db.enums import ReadingQuality, ReadingSource
-from hes.db.migrate import upgrade
 from hes.db.store import obis_codes, partitions
 from hes.db.store import readings as store
 from hes.db.store.obis_codes import ObisDescription
 from hes.db.store.readings import ReadingRow
 from hes.obis import ObisCode
 
-ADMIN_DSN = os.environ.get("HES_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 START = datetime(2025, 3, 3, tzinfo=UTC)
 STEP = timedelta(minutes=15)
 CATALOGUE = {
@@ -93,15 +90,6 @@ def batches(rows: Sequence[ReadingRow], size: int) -> Iterator[Sequence[ReadingR
     """`rows` in slices of `size`."""
     for first in range(0, len(rows), size):
         yield rows[first : first + size]
-
-
-async def admin(statement: str) -> None:
-    """Run one statement on the maintenance database."""
-    connection = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def sizes(dsn: str, tables: Sequence[str]) -> Size:
@@ -278,16 +266,8 @@ def main() -> None:
     parser.add_argument("--crossover", action="store_true", help="also time unnest vs COPY by batch size")
     args = parser.parse_args()
 
-    name = f"hes_bench_storage_{os.getpid()}_{secrets.token_hex(3)}"
-    base = ADMIN_DSN.rsplit("/", 1)[0]
-    dsn = f"{base}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(url)
-        asyncio.run(run(url, dsn, args))
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("storage") as database:
+        asyncio.run(run(database.url, database.dsn, args))
 
 
 if __name__ == "__main__":
