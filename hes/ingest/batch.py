@@ -56,6 +56,7 @@ class Written:
     repeats: list[int]  # readings already stored before (or earlier in the same batch), ascending
     event_repeats: list[int]  # events already in the event log, ascending
     event_ids: list[int]  # ids of the events stored, in batch order
+    touched: list[int]  # ids of every meter the batch has readings or events for, ascending
     came_online: frozenset[int]
     seen_at: datetime
 
@@ -67,16 +68,16 @@ async def write(
     readings = ReadingColumns.joined([submission.columns for submission in batch])
     staged = _staged(readings, obis_ids)
     events = list(chain.from_iterable(submission.events for submission in batch))
-    touched = set(staged.meter_ids).union(event.meter_id for event in events)
+    touched = sorted(set(staged.meter_ids).union(event.meter_id for event in events))
     await ingest_batches.stage(session, staged)
     repeats = await ingest_batches.store_staged(session, len(staged))
     await latest_readings.upsert_from_staging(session)
     await ingest_batches.clear_staged(session)
-    came_online = await meter_contact.mark_seen(session, sorted(touched), seen_at)
+    came_online = await meter_contact.mark_seen(session, touched, seen_at)
     new_events, event_repeats = await _new_events(session, events)
     event_ids = await insert_events(session, new_events)
     await session.commit()
-    return Written(readings, repeats, event_repeats, event_ids, frozenset(came_online), seen_at)
+    return Written(readings, repeats, event_repeats, event_ids, touched, frozenset(came_online), seen_at)
 
 
 def codes_of(batch: Sequence[Submission]) -> set[ObisCode]:
@@ -127,15 +128,6 @@ def stored_batch(batch: Sequence[Submission], written: Written, meters: dict[int
         if meter_id in meters
     )
     return StoredBatch(readings, stored_events, touches)
-
-
-def touched_meters(batch: Sequence[Submission]) -> set[int]:
-    """Ids of every meter the batch has readings or events for."""
-    meter_ids: set[int] = set()
-    for submission in batch:
-        meter_ids.update(submission.columns.meter_ids)
-        meter_ids.update(event.meter_id for event in submission.events)
-    return meter_ids
 
 
 def _staged(readings: ReadingColumns, obis_ids: dict[ObisCode, int]) -> StagedReadings:

@@ -70,7 +70,7 @@ class Notifier:
 
     async def _tell(self, taken: list[Submission], written: Written) -> None:
         try:
-            meters = await self._directory.by_ids(batches.touched_meters(taken))
+            meters = await self._directory.by_ids(written.touched)
         except (DBAPIError, OSError) as error:
             logger.warning("listeners not told about a stored batch: meter lookup failed: %s", error)
             return
