@@ -8,7 +8,8 @@ broker goes away, or a batch cannot be stored, the connection is dropped and re-
 exponential back-off; what was not acknowledged is redelivered.
 
 aiomqtt 2.5 has no public manual acknowledgement yet (empicano/aiomqtt#345); the paho-mqtt client it wraps
-has one (`manual_ack_set`, `ack`), reached in `_new_client` and `_acknowledge` only. aiomqtt is pinned for it.
+has one (`manual_ack_set`), set in `_new_client`; the PUBACKs themselves go out in batches
+(hes.connectivity.mqtt.paho_io). aiomqtt and paho-mqtt are pinned for it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from prometheus_client import Counter, Gauge
 
 from hes.connectivity.mqtt.commands import CommandAck, CommandAckHandler, MqttUnavailable
+from hes.connectivity.mqtt.paho_io import acknowledge, read_in_chunks
 from hes.connectivity.mqtt.payloads import (
     CommandId,
     CommandMessage,
@@ -149,7 +151,7 @@ class MqttChannel:
             client = self._new_client()
             batcher = UplinkBatcher(
                 self._sink,
-                functools.partial(_acknowledge, client),
+                functools.partial(acknowledge, client),
                 self._ledger,
                 batch_readings=settings.batch_readings,
                 max_submits=settings.max_submits,
@@ -224,7 +226,7 @@ class MqttChannel:
             if topic is None:  # a subscription of this session's past, or a meter number MQTT cannot address
                 logger.debug("MQTT message on unexpected topic %r acknowledged and dropped", name)
                 if message.qos:
-                    _acknowledge(client, message.mid)
+                    acknowledge(client, [message.mid])
                 return
             try:
                 if topic.kind is Uplink.COMMAND_ACK:
@@ -261,7 +263,7 @@ class MqttChannel:
             if not batcher.failure.done():
                 batcher.failure.set_result(error)  # not acknowledged: the broker hands it back after reconnect
             return
-        _acknowledge(client, mid)
+        acknowledge(client, [mid])
 
     def _new_client(self) -> aiomqtt.Client:
         settings = self._settings
@@ -283,12 +285,8 @@ class MqttChannel:
         )
         client.pending_calls_threshold = settings.receive_maximum  # many commands may be in flight at once
         client._client.manual_ack_set(True)
+        read_in_chunks(client)
         return client
-
-
-def _acknowledge(client: aiomqtt.Client, mid: int) -> None:
-    """Send the PUBACK of a received QoS 1 message (on a lost connection nothing is sent; the broker redelivers)."""
-    client._client.ack(mid, 1)
 
 
 async def _disconnection(client: aiomqtt.Client) -> None:
