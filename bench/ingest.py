@@ -25,8 +25,8 @@ catch-up does not rebuild it while being measured), then:
                       server, client and PostgreSQL (the backends of the bench database, plus the shared WAL
                       writer, checkpointer and background writer);  bench/ingest_http.py
             mqtt      `--mqtt-messages` QoS 1 messages from `--mqtt-meters` meters through a private Mosquitto
-                      with deploy/mosquitto's configuration: the publish rate, a raw paho consumer (the broker's
-                      ceiling), HES Core's MqttChannel into a counting sink, into the ingest path on this
+                      with deploy/mosquitto's configuration: the publish rate, a raw paho consumer (the library's
+                      own rate), HES Core's MqttChannel into a counting sink, into the ingest path on this
                       database (a backlog drained), and live (publishing while it consumes); zero loss checked
                       by counting the stored rows;  bench/ingest_mqtt.py
             socketio  `--socketio-clients` Socket.IO clients of a real `hes serve` (admin token; `all`, area and

@@ -43,12 +43,13 @@ class Body:
     readings: int
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
 
 
-def _postgres_cpu(database: str) -> float:
+def postgres_cpu(database: str) -> float:
     """CPU seconds of the PostgreSQL backends serving `database`, plus WAL writer, checkpointer and background
     writer (shared with any other work on the server, but mostly busy with ours while we write)."""
     total = 0.0
@@ -59,7 +60,7 @@ def _postgres_cpu(database: str) -> float:
                 if title.startswith("postgres:") and (
                     f" {database} " in title or any(part in title for part in _SHARED_PROCESSES)
                 ):
-                    total += _cpu_seconds(int(entry.name))
+                    total += cpu_seconds(int(entry.name))
             except OSError:
                 continue
     return total
@@ -276,7 +277,7 @@ async def http_run(
     await post_all(port, bodies_of(bench, size, first, 1), connections)
     bodies = bodies_of(bench, size, first + 1, steps)
     database = bench.dsn.rsplit("/", 1)[1]
-    server_cpu, client_cpu, postgres_cpu = _cpu_seconds(process.pid), time.process_time(), _postgres_cpu(database)
+    server_cpu, client_cpu, database_cpu = cpu_seconds(process.pid), time.process_time(), postgres_cpu(database)
     profiler = _profile(process.pid, args, f"{variant}-{size}")
     began = time.perf_counter()
     stored, refused, latencies = await post_all(port, bodies, connections)
@@ -284,9 +285,9 @@ async def http_run(
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(timeout=60)
-    server_cpu = _cpu_seconds(process.pid) - server_cpu
+    server_cpu = cpu_seconds(process.pid) - server_cpu
     client_cpu = time.process_time() - client_cpu
-    postgres_cpu = _postgres_cpu(database) - postgres_cpu
+    database_cpu = postgres_cpu(database) - database_cpu
     latencies.sort()
     sent = sum(body.readings for body in bodies)
     print(f"  {variant}, batches of {size:,}, {connections} connections: {len(bodies):,} requests, {sent:,} readings, "
@@ -294,8 +295,8 @@ async def http_run(
           f"({'none lost' if stored == sent else f'{sent - stored:,} MISSING'}), {refused} answered 503 (re-sent); "
           f"{len(bodies) / elapsed:,.0f} requests/s, latency p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
           f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms")  # fmt: skip
-    postgres = f"postgres {postgres_cpu:.1f} ({postgres_cpu / sent * 1e6:.2f} us/reading)"
-    if postgres_cpu < 0:  # backends of the database closed during the run take their CPU time with them
+    postgres = f"postgres {database_cpu:.1f} ({database_cpu / sent * 1e6:.2f} us/reading)"
+    if database_cpu < 0:  # backends of the database closed during the run take their CPU time with them
         postgres = "postgres n/a (backends closed during the run)"
     print(f"    CPU seconds over {elapsed:.1f} s: server {server_cpu:.1f} ({server_cpu / sent * 1e6:.2f} us/reading), "
           f"client {client_cpu:.1f}, {postgres}")  # fmt: skip

@@ -1,19 +1,21 @@
-"""The MQTT section of bench/ingest.py: messages/s at QoS 1 into HES Core's ingest path, next to the broker's ceiling.
+"""The MQTT section of bench/ingest.py: messages/s at QoS 1 into HES Core's ingest path, next to plain paho's rate.
 
 Run through bench/ingest.py (`--sections mqtt`; it prepares the database, the fleet and the COPY-stage ceiling the
 figures are compared with). Starts a private Mosquitto (`mosquitto` on PATH or /usr/sbin) on a free port with HES
 Core's configuration (deploy/mosquitto/mosquitto.conf and acl, only port and paths changed); the first
 `--mqtt-meters` meters of the fleet publish, each with its own broker account. Measured in the same run:
 
-  publish    the burst itself: one paho connection per meter (in 4 child processes, so they do not share this
-             process's interpreter) publishes `--mqtt-messages` QoS 1 single-reading messages (~90 bytes) in all,
-             as fast as the broker acknowledges them;
-  raw paho   the broker's ceiling for one Python consumer: a plain paho-mqtt loop (automatic PUBACK, nothing
-             done per message) drains that backlog from a persistent session;
+  publish    the burst itself: one mosquitto_pub per meter (C; Debian's mosquitto-clients) publishes
+             `--mqtt-messages` QoS 1 single-reading messages (~90 bytes) in all, as fast as the broker
+             acknowledges them;
+  raw paho   the library's own rate, as a baseline: a plain paho-mqtt loop (automatic PUBACK, nothing done
+             per message) drains that backlog from a persistent session;
   channel    HES Core's MqttChannel drains the same backlog into a sink that only counts (decode, batch,
              manual PUBACK after the "store": the channel's own cost);
   postgres   the same into the real ingest path (IngestorSink -> Ingestor -> the bench's PostgreSQL);
-  live       the channel consuming into PostgreSQL while the publishers publish (they share the 2 cores).
+  live       the channel consuming into PostgreSQL while the publishers publish (they share the 2 cores: the
+             CPU seconds of HES Core, the broker, the publishers and PostgreSQL are printed to show where
+             they went).
 
 The backlog phases drain what queued in the consumer's persistent session while it was offline, so publishers and
 consumer do not compete. Each message carries a reading no other part of the run uses (a quarter-hour the bench
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import tempfile
 import time
 from collections.abc import Collection, Sequence
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
+from ingest_http import cpu_seconds, ingest_settings, postgres_cpu
 from mqtt_broker import Broker, consumer, forget_session, payload, publish
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -59,7 +63,7 @@ _SECONDS_PER_STEP = 900  # messages of one meter are a second apart: a quarter-h
 
 
 def raw_paho(broker: Broker, expected: int, subscribe_only: bool) -> float:
-    """The broker's ceiling for one Python consumer: seconds for a plain paho loop to take `expected` messages."""
+    """The library's baseline: seconds for a plain paho loop to take `expected` messages."""
     received = 0
     client = consumer("bench-raw")
 
@@ -189,41 +193,42 @@ class Phase:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
-def _report(bench: Bench, label: str, phase: Phase, broker_ceiling: float = 0.0, *, ratio: bool = True) -> float:
+def _report(bench: Bench, label: str, phase: Phase, raw_paho_rate: float = 0.0, *, ratio: bool = True) -> float:
     """A figure next to the COPY-stage ceiling, then what it is made of; return its rate."""
     bench.report(label, phase.rate, "msgs/s", ratio=ratio)
-    notes = [f"{phase.rate / broker_ceiling:.2f} x raw paho"] if broker_ceiling else []
+    notes = [f"{phase.rate / raw_paho_rate:.2f} x raw paho"] if raw_paho_rate else []
     notes += [f"this process {phase.cpu:.1f} CPU s"] if phase.cpu is not None else []
     print(f"    {phase.messages:,} messages in {phase.seconds:.2f} s" + (f" ({'; '.join(notes)})" if notes else ""))
     return phase.rate
 
 
 async def _broker_figures(bench: Bench, broker: Broker, burst: Burst) -> float:
-    """Publish a burst and drain it with plain paho; the broker's ceiling for one consumer (messages/s)."""
+    """Publish a burst and drain it with plain paho: the library's own rate, a baseline (messages/s)."""
     await asyncio.to_thread(raw_paho, broker, 0, True)
     published = Phase(*await publish(broker, burst.meters, burst.per_meter, burst.base))
     _report(bench, "MQTT publish at QoS 1 (broker acknowledged)", published, ratio=False)
     seconds = await asyncio.to_thread(raw_paho, broker, burst.total, False)
     await asyncio.to_thread(forget_session, broker, "bench-raw")
-    return _report(bench, "MQTT raw paho consumer (broker ceiling)", Phase(burst.total, seconds), ratio=False)
+    return _report(bench, "MQTT raw paho consumer (library baseline)", Phase(burst.total, seconds), ratio=False)
 
 
-async def _channel_figure(bench: Bench, broker: Broker, settings: MqttSettings, burst: Burst, ceiling: float) -> None:
+async def _channel_figure(
+    bench: Bench, broker: Broker, settings: MqttSettings, burst: Burst, raw_paho_rate: float
+) -> None:
     """The channel draining a backlog into a sink that only counts."""
     await publish(broker, burst.meters, burst.per_meter, burst.base)
     counting = CountingSink(burst.total)
     used = time.process_time()
     seconds = await drain(settings, counting, counting.done)
     phase = Phase(counting.readings, seconds, time.process_time() - used)
-    _report(bench, "MQTT channel -> counting sink", phase, ceiling, ratio=False)
+    _report(bench, "MQTT channel -> counting sink", phase, raw_paho_rate, ratio=False)
 
 
 async def _stored_figures(
-    bench: Bench, args: argparse.Namespace, broker: Broker, settings: MqttSettings, burst: Burst, ceiling: float
+    bench: Bench, args: argparse.Namespace, broker: Broker, settings: MqttSettings, burst: Burst, raw_paho_rate: float
 ) -> None:
     """The channel into the real ingest path: a backlog drained, then live; zero loss checked on the stored rows."""
     from ingest import copy_ceiling
-    from ingest_http import ingest_settings
 
     live = _burst(bench, args)
     engine = make_engine(bench.url)
@@ -236,23 +241,55 @@ async def _stored_figures(
         used = time.process_time()
         seconds = await drain(settings, sink, sink.done)
         phase = Phase(burst.total, seconds, time.process_time() - used)
-        _report(bench, "MQTT channel -> PostgreSQL (backlog)", phase, ceiling)
+        _report(bench, "MQTT channel -> PostgreSQL (backlog)", phase, raw_paho_rate)
         await copy_ceiling(bench)
         sink = StoredSink(ingestor, sessions, live.total)
         channel = MqttChannel(settings, sink)
         await channel.start()
         await channel.wait_connected(10)
-        began, used = time.perf_counter(), time.process_time()
+        cpu = _LiveCpu.now(broker, bench)
+        began = time.perf_counter()
         acked, _ = await publish(broker, live.meters, live.per_meter, live.base)
         await sink.done.wait()
-        phase = Phase(acked, time.perf_counter() - began, time.process_time() - used)
-        _report(bench, "MQTT live: publish + channel -> PostgreSQL", phase, ceiling)
+        used = _LiveCpu.now(broker, bench) - cpu
+        phase = Phase(acked, time.perf_counter() - began, used.hes)
+        _report(bench, "MQTT live: publish + channel -> PostgreSQL", phase, raw_paho_rate)
+        print(f"    CPU seconds: HES Core {used.hes:.1f} ({used.hes / acked * 1e6:.0f} us/message), broker "
+              f"{used.broker:.1f}, publishers {used.publishers:.1f}, postgres {used.postgres:.1f}")  # fmt: skip
         await channel.stop()
         for name, published in (("backlog", burst), ("live", live)):
             await _check_stored(sessions, name, published)
     finally:
         await ingestor.close()
         await engine.dispose()
+
+
+@dataclass(frozen=True)
+class _LiveCpu:
+    """CPU seconds so far of everything the live phase runs on the two cores."""
+
+    hes: float  # this process: the channel and the ingest path
+    broker: float
+    publishers: float  # child processes that have ended (the publishers, reaped at the end of their burst)
+    postgres: float
+
+    @classmethod
+    def now(cls, broker: Broker, bench: Bench) -> _LiveCpu:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(
+            time.process_time(),
+            cpu_seconds(broker.process.pid),
+            children.ru_utime + children.ru_stime,
+            postgres_cpu(bench.dsn.rsplit("/", 1)[1]),
+        )
+
+    def __sub__(self, other: _LiveCpu) -> _LiveCpu:
+        return _LiveCpu(
+            self.hes - other.hes,
+            self.broker - other.broker,
+            self.publishers - other.publishers,
+            self.postgres - other.postgres,
+        )
 
 
 async def _check_stored(sessions: async_sessionmaker[AsyncSession], name: str, burst: Burst) -> None:
@@ -285,11 +322,11 @@ async def section(bench: Bench, args: argparse.Namespace) -> None:
                   f"from {len(burst.meters)} meters, mosquitto on port {broker.port} with "
                   "deploy/mosquitto/mosquitto.conf")  # fmt: skip
             await copy_ceiling(bench)
-            ceiling = await _broker_figures(bench, broker, burst)
+            raw_paho_rate = await _broker_figures(bench, broker, burst)
             settings = replace(MqttSettings.from_url(broker.url, client_id="bench-channel"), timeout_s=30.0)
             await subscribe_once(settings)
-            await _channel_figure(bench, broker, settings, burst, ceiling)
-            await _stored_figures(bench, args, broker, settings, burst, ceiling)
+            await _channel_figure(bench, broker, settings, burst, raw_paho_rate)
+            await _stored_figures(bench, args, broker, settings, burst, raw_paho_rate)
             print(f"  broker logged dropped messages: {'YES' if broker.dropped() else 'no'}")
         finally:
             broker.stop()
