@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from hes.config import Settings
 from hes.realtime.hub import RealtimeHub
 from hes.realtime.namespace import HesNamespace
+from hes.realtime.packets import JsonPacket
 from hes.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def create_server(settings: Settings, *, redis_url: str | None = None) -> socket
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
+        serializer=JsonPacket,
         cors_allowed_origins=_origin_check(frozenset(settings.cors_origins)),
         logger=False,
         engineio_logger=False,
