@@ -40,8 +40,9 @@ from hes.realtime.rooms import ALL_ROOM, area_room, meter_room
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/"
-# How long the hub gathers after the first new reading before emitting: a burst arriving within one tick leaves
-# as one emit per room. Short enough that a single reading reaches a browser within a fraction of a second.
+# The shortest time between two emits of reading updates. A reading after a quiet spell leaves at once; while
+# readings keep coming, those of one tick leave together as one emit per room, so a burst costs ten emits a
+# second per room, not one per stored batch.
 DEFAULT_TICK_S = 0.1
 
 
@@ -118,12 +119,14 @@ class RealtimeHub:
 
     async def _run(self) -> None:
         next_due: float | None = None
+        last_flush = -self._tick
         while True:
             timeout = None if next_due is None else max(0.0, next_due - self._clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
-            await asyncio.sleep(self._tick)
+            await asyncio.sleep(max(0.0, last_flush + self._tick - self._clock()))
+            last_flush = self._clock()
             try:
                 next_due = await self.flush()
             except Exception:  # a bad update must not end live updates for everyone

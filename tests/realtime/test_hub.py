@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -142,6 +144,28 @@ async def test_the_running_hub_coalesces_a_burst(
     )
     await barrier(live, watcher)
     assert len(watcher.recorder.of(READING)) <= 2
+
+
+async def test_a_reading_after_a_quiet_spell_leaves_at_once_and_one_during_a_burst_waits_for_the_tick(
+    connect: ClientFactory, live: LiveServer, user_token: UserTokenFactory, fleet: Fleet
+) -> None:
+    hub = RealtimeHub(live.sio, tick_s=2.0)
+    watcher = await _watcher(connect, await user_token(Role.ADMIN), "all")
+    await hub.start()
+    try:
+        began = time.monotonic()
+        await hub.batch_stored(_batch(fleet.region_meter.id, "M-REG", "REG", (ENERGY, 0, 100.0)))
+        await watcher.recorder.until(lambda: len(watcher.recorder.of(READING)) == 1)
+        assert time.monotonic() - began < 1.0  # not held for the tick
+
+        await hub.batch_stored(_batch(fleet.elsewhere_meter.id, "M-ELS", "ELS", (ENERGY, 0, 7.0)))
+        await asyncio.sleep(0.5)
+        assert len(watcher.recorder.of(READING)) == 1  # emits stay a tick apart while readings keep coming
+        await watcher.recorder.until(lambda: len(watcher.recorder.of(READING)) == 2)
+        assert time.monotonic() - began >= 2.0
+        assert _meters(watcher) == [[fleet.region_meter.id], [fleet.elsewhere_meter.id]]
+    finally:
+        await hub.stop()
 
 
 async def test_an_older_reading_arriving_late_does_not_replace_a_newer_one(
