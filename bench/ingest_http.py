@@ -277,6 +277,7 @@ async def http_run(
     await post_all(port, bodies_of(bench, size, first, 1), connections)
     bodies = bodies_of(bench, size, first + 1, steps)
     database = bench.dsn.rsplit("/", 1)[1]
+    writes = await _batch_writes(port)
     server_cpu, client_cpu, database_cpu = cpu_seconds(process.pid), time.process_time(), postgres_cpu(database)
     profiler = _profile(process.pid, args, f"{variant}-{size}")
     began = time.perf_counter()
@@ -285,6 +286,8 @@ async def http_run(
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(timeout=60)
+    writes = (await _batch_writes(port)) - writes
+    writers = ingest_settings(args).writers
     server_cpu = cpu_seconds(process.pid) - server_cpu
     client_cpu = time.process_time() - client_cpu
     database_cpu = postgres_cpu(database) - database_cpu
@@ -300,7 +303,28 @@ async def http_run(
         postgres = "postgres n/a (backends closed during the run)"
     print(f"    CPU seconds over {elapsed:.1f} s: server {server_cpu:.1f} ({server_cpu / sent * 1e6:.2f} us/reading), "
           f"client {client_cpu:.1f}, {postgres}")  # fmt: skip
+    print(f"    ingest writes: {writes.batches:,} transactions of {sent / max(writes.batches, 1):,.0f} readings on "
+          f"average, {writes.seconds / max(writes.batches, 1) * 1000:.0f} ms each; the "
+          f"{writers} writers busy {writes.seconds / (elapsed * writers):.0%} of the run")  # fmt: skip
     bench.report(f"HTTP, batches of {size:,} ({variant})", stored / elapsed)
+
+
+@dataclass(frozen=True)
+class BatchWrites:
+    """The server's ingest transactions so far (`hes_ingest_batch_seconds` on its /metrics)."""
+
+    batches: float
+    seconds: float
+
+    def __sub__(self, other: BatchWrites) -> BatchWrites:
+        return BatchWrites(self.batches - other.batches, self.seconds - other.seconds)
+
+
+async def _batch_writes(port: int) -> BatchWrites:
+    async with aiohttp.ClientSession() as client, client.get(f"http://127.0.0.1:{port}/metrics") as answer:
+        text = await answer.text()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("hes_ingest_batch_seconds_"))
+    return BatchWrites(float(samples["hes_ingest_batch_seconds_count"]), float(samples["hes_ingest_batch_seconds_sum"]))
 
 
 def _profile(pid: int, args: argparse.Namespace, run: str) -> subprocess.Popen[bytes] | None:
