@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="HES_LOG_LEVEL")
     ingest_max_body_bytes: int = Field(default=5 * 1024 * 1024, alias="HES_INGEST_MAX_BODY_BYTES", ge=1)
     ingest_future_tolerance_seconds: int = Field(default=300, alias="HES_INGEST_FUTURE_TOLERANCE_SECONDS", ge=0)
-    ingest_batch_readings: int = Field(default=100_000, alias="HES_INGEST_BATCH_READINGS", ge=1)
+    ingest_batch_readings: int = Field(default=10_000, alias="HES_INGEST_BATCH_READINGS", ge=1)
     ingest_writers: int = Field(default=2, alias="HES_INGEST_WRITERS", ge=1, le=16)
     ingest_linger_ms: float = Field(default=5.0, alias="HES_INGEST_LINGER_MS", ge=0)
     ingest_queue_readings: int = Field(default=500_000, alias="HES_INGEST_QUEUE_READINGS", ge=1)
