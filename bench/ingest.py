@@ -3,7 +3,8 @@
 Run:  .venv/bin/python bench/ingest.py [--preload 20000000] [--meters 10000] [--sections http mqtt socketio storage]
                                        [--connections 256 64] [--http-readings 1500000]
                                        [--mqtt-messages 100000] [--mqtt-meters 8]
-                                       [--socketio-clients 200] [--socketio-rate 10000] [--socketio-seconds 10]
+                                       [--socketio-clients 200] [--socketio-rate 10000] [--socketio-steady-seconds 30]
+                                       [--socketio-seconds 10]
 
 Creates a scratch database on postgresql://postgres@127.0.0.1:5432 (HES_BENCH_POSTGRES_DSN overrides),
 migrates it, registers `--meters` meters under 10 concentrators (one gateway device token each), preloads
@@ -30,11 +31,11 @@ catch-up does not rebuild it while being measured), then:
                       database (a backlog drained), and live (publishing while it consumes); zero loss checked
                       by counting the stored rows;  bench/ingest_mqtt.py
             socketio  `--socketio-clients` Socket.IO clients of a real `hes serve` (admin token; `all`, area and
-                      meter rooms) while it ingests over HTTP, at a steady `--socketio-rate` readings/s and then
-                      flat out: deliveries/s and the lag from the readings' storing (`lastSeenAt`) to receipt;
-                      then bench/realtime.py's in-process
-                      hub against raw python-socketio emit (`--socketio-seconds` per phase, 0 skips it);
-                      bench/ingest_socketio.py
+                      meter rooms) while it ingests over HTTP, at a steady `--socketio-rate` readings/s for
+                      `--socketio-steady-seconds` (long enough to span rollup flushes) and then flat out:
+                      deliveries/s and the lag from the readings' storing (`lastSeenAt`) to receipt; then
+                      bench/realtime.py's in-process hub against raw python-socketio emit (`--socketio-seconds`
+                      per phase, 0 skips it);  bench/ingest_socketio.py
             storage   bytes per stored reading: pg_total_relation_size over the partitions of `readings` / rows.
 
 The database is dropped at the end. Figures, not assertions. Targets (issue 5): >= 150,000 readings/s over
@@ -327,6 +328,9 @@ def main() -> None:
     parser.add_argument("--socketio-clients", type=int, default=200)
     parser.add_argument(
         "--socketio-rate", type=float, default=10_000.0, help="readings/s of the steady HTTP run the clients watch"
+    )
+    parser.add_argument(
+        "--socketio-steady-seconds", type=float, default=30.0, help="length of the steady HTTP run the clients watch"
     )
     parser.add_argument(
         "--socketio-seconds", type=float, default=10.0, help="each phase of the hub vs raw emit comparison; 0 skips it"

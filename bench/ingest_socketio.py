@@ -5,8 +5,8 @@ Places the fleet in AREAS areas, creates an admin account, starts `hes serve` on
 section's start-up) and connects `--socketio-clients` python-socketio clients in a child process, so their decoding
 does not share an interpreter with the HTTP sender: 5 % watch `all`, 50 % one area room each, the rest 5 meter rooms
 each (bench/realtime.py's mix). Twice, each with a server of its own: HTTP bodies of 1,000 readings sent at a steady
-`--socketio-rate` readings/s for `--socketio-seconds` (the lag a control room sees at that load), then the HTTP
-section's run flat out (at saturation). For as long as the clients receive `meter-reading-update`, it counts:
+`--socketio-rate` readings/s for `--socketio-steady-seconds` (the lag a control room sees at that load), then the
+HTTP section's run flat out (at saturation). For as long as the clients receive `meter-reading-update`, it counts:
 
   deliveries/s  one meter's update arriving at one client (one message carries every meter of its room's tick);
   lag           per delivery, receipt minus the meter's `lastSeenAt`: when the ingest path began the transaction
@@ -185,13 +185,13 @@ async def _while_ingesting(bench: Bench, args: argparse.Namespace, token: str, r
 
 
 async def _at_steady_rate(bench: Bench, args: argparse.Namespace, token: str, rooms: list[list[str]]) -> Received:
-    """The same with HTTP bodies sent at `--socketio-rate` readings/s for `--socketio-seconds`: the lag a control
-    room sees at a given load, not at saturation."""
+    """The same with HTTP bodies sent at `--socketio-rate` readings/s for `--socketio-steady-seconds`: the lag a
+    control room sees at a given load, not at saturation."""
     from ingest import CODES
     from ingest_http import bodies_of
 
     per_step = len(bench.meter_ids) * len(CODES)
-    steps = max(1, round(args.socketio_rate * args.socketio_seconds / per_step))
+    steps = max(1, round(args.socketio_rate * args.socketio_steady_seconds / per_step))
     bodies = bodies_of(bench, HTTP_BATCH, bench.take_steps(steps), steps)
 
     async def paced(port: int, _process: subprocess.Popen[bytes]) -> None:
