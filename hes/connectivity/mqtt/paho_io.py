@@ -4,8 +4,8 @@ paho-mqtt (under aiomqtt) reads each packet with three `recv` calls (type, lengt
 one packet per event-loop wake-up; it sends each PUBACK as its own packet, with its own write-ready
 registration through `call_soon_threadsafe`. At the thousands of messages a second a head-end takes, those
 system calls and loop turns were a third of the channel's time (py-spy over bench/ingest_mqtt.py). Neither
-library has a setting for it, so this module reaches into paho's socket handling at two documented-by-code
-points (paho-mqtt is pinned in pyproject.toml for them):
+library has a setting for it, so this module reaches into paho's private socket handling at two points, its
+socket (`_sock`) and its outgoing packet queue (`_packet_queue`); paho-mqtt is pinned in pyproject.toml for them:
 
 - `read_in_chunks`: paho's socket is wrapped in `ChunkedSocket`, which takes up to 64 KiB per `recv` system
   call and hands paho the bytes it asks for from that. Like an SSL socket, it reports the bytes it still
