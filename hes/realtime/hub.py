@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import socketio  # type: ignore[import-untyped]  # python-socketio ships no type hints
+from prometheus_client import Counter
 from socketio.async_pubsub_manager import AsyncPubSubManager  # type: ignore[import-untyped]
 
 from hes.db.enums import MeterStatus
@@ -44,6 +45,14 @@ NAMESPACE = "/"
 # readings keep coming, those of one tick leave together as one emit per room, so a burst costs ten emits a
 # second per room, not one per stored batch.
 DEFAULT_TICK_S = 0.1
+# A browser that cannot keep up (a slow link, a suspended laptop) would have emits pile up for it in this
+# process's memory for as long as readings keep coming. Past this many packets waiting to be sent to it (about
+# half a minute of reading updates for one room) it is disconnected; its socket.io client reconnects and loads
+# the current values over REST, as after any reconnect.
+DEFAULT_MAX_QUEUED_PACKETS = 300
+SLOW_CLIENTS = Counter(
+    "hes_realtime_slow_clients_disconnected_total", "Socket.IO clients disconnected for not keeping up with updates"
+)
 
 
 class RealtimeHub:
@@ -55,11 +64,13 @@ class RealtimeHub:
         *,
         coalesce_s: float = 1.0,
         tick_s: float = DEFAULT_TICK_S,
+        max_queued_packets: int = DEFAULT_MAX_QUEUED_PACKETS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.server = server
         self._coalescer = ReadingCoalescer(coalesce_s)
         self._tick = tick_s
+        self._max_queued = max_queued_packets
         self._clock = clock
         self._came_online: list[StatusNotice] = []
         self._wake = asyncio.Event()
@@ -148,7 +159,23 @@ class RealtimeHub:
                     by_room[room].append(wire)
         sent_at = datetime.now(UTC).isoformat()
         for room, meters in by_room.items():
+            await self._disconnect_laggards(room)
             await self._emit(event, {"sentAt": sent_at, "meters": meters}, (room,))
+
+    async def _disconnect_laggards(self, room: str) -> None:
+        """Disconnect this instance's clients in `room` with more than `max_queued_packets` waiting to be sent."""
+        sockets = self.server.eio.sockets  # engine.io's own: one send queue per connection
+        for sid, eio_sid in list(self.server.manager.get_participants(NAMESPACE, room)):
+            socket = sockets.get(eio_sid)
+            if socket is None or socket.queue.qsize() <= self._max_queued:
+                continue
+            SLOW_CLIENTS.inc()
+            waiting = socket.queue.qsize()
+            logger.warning("Socket.IO client %s disconnected: %d packets waiting to be sent to it", sid, waiting)
+            try:
+                await self.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+            except Exception:  # it may be gone already; the emit goes on for the others either way
+                logger.exception("could not disconnect slow Socket.IO client %s", sid)
 
     async def _emit(self, event: ServerEvent, payload: Wire, rooms: Iterable[str]) -> None:
         """Emit to each room that may have an audience; a failure is logged, never raised to the caller."""

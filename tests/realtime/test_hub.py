@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from prometheus_client import REGISTRY
 
 from hes.db.enums import EventCategory, MeterStatus, Role, Severity
 from hes.ingest.records import NO_READINGS, IncomingReading, MeterTouch, ReadingColumns, StoredBatch
@@ -166,6 +170,64 @@ async def test_a_reading_after_a_quiet_spell_leaves_at_once_and_one_during_a_bur
         assert _meters(watcher) == [[fleet.region_meter.id], [fleet.elsewhere_meter.id]]
     finally:
         await hub.stop()
+
+
+async def test_a_client_that_stops_reading_is_disconnected_and_the_others_keep_their_updates(
+    connect: ClientFactory, live: LiveServer, user_token: UserTokenFactory
+) -> None:
+    token = await user_token(Role.ADMIN)
+    hub = RealtimeHub(live.sio, max_queued_packets=3)
+    reader = await _watcher(connect, token, "all")
+    stalled = await _stalled_watcher(live.url, token, "all")
+    slow_before = _slow_clients()
+    try:
+        for wave in range(200):  # ~150 KB each: the stalled socket's buffers fill, then its send queue grows
+            await hub.batch_stored(_many_meters(first_id=10_000 + wave * 1_000, count=1_000))
+            await hub.flush()
+            if _slow_clients() > slow_before:
+                break
+            await asyncio.sleep(0.01)
+        assert _slow_clients() == slow_before + 1
+        await barrier(live, reader)  # the reading client is still connected and got every wave
+        assert len(reader.recorder.of(READING)) == wave + 1
+        assert reader.sio.connected
+    finally:
+        await stalled.close()
+
+
+async def _stalled_watcher(url: str, token: str, room: str) -> aiohttp.ClientWebSocketResponse:
+    """A Socket.IO client over a bare websocket that joins `room` and then never reads again."""
+    session = aiohttp.ClientSession()
+    socket = await session.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket", max_msg_size=0)
+    socket.close = _closing(socket, session)  # type: ignore[method-assign]
+    assert (await socket.receive_str()).startswith("0")  # engine.io open
+    await socket.send_str("40" + json.dumps({"token": token}))
+    assert (await socket.receive_str()).startswith("40")  # Socket.IO connect accepted
+    await socket.send_str("421" + json.dumps(["join-room", room]))
+    assert json.loads((await socket.receive_str())[3:])[0]["ok"]
+    return socket
+
+
+def _closing(socket: aiohttp.ClientWebSocketResponse, session: aiohttp.ClientSession):  # type: ignore[no-untyped-def]
+    close = socket.close
+
+    async def close_both() -> bool:
+        await close()
+        await session.close()
+        return True
+
+    return close_both
+
+
+def _many_meters(first_id: int, count: int) -> StoredBatch:
+    ids = range(first_id, first_id + count)
+    readings = tuple(IncomingReading(meter_id, ENERGY, T0, 1_000.0 + meter_id, "Wh") for meter_id in ids)
+    touches = tuple(MeterTouch(meter_id, f"M-{meter_id}", "REG", T0, came_online=False) for meter_id in ids)
+    return StoredBatch(ReadingColumns.of(readings), (), touches)
+
+
+def _slow_clients() -> float:
+    return REGISTRY.get_sample_value("hes_realtime_slow_clients_disconnected_total") or 0.0
 
 
 async def test_an_older_reading_arriving_late_does_not_replace_a_newer_one(
