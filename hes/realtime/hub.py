@@ -47,8 +47,9 @@ NAMESPACE = "/"
 DEFAULT_TICK_S = 0.1
 # A browser that cannot keep up (a slow link, a suspended laptop) would have emits pile up for it in this
 # process's memory for as long as readings keep coming. Past this many packets waiting to be sent to it (about
-# half a minute of reading updates for one room) it is disconnected; its socket.io client reconnects and loads
-# the current values over REST, as after any reconnect.
+# half a minute of reading updates for one room) it is disconnected: nothing more is queued for it, what is
+# queued drains, and its Socket.IO client is told at the end ("io server disconnect"), on which a console
+# connects again and loads the current values over REST.
 DEFAULT_MAX_QUEUED_PACKETS = 300
 SLOW_CLIENTS = Counter(
     "hes_realtime_slow_clients_disconnected_total", "Socket.IO clients disconnected for not keeping up with updates"

@@ -188,6 +188,7 @@ async def test_a_client_that_stops_reading_is_disconnected_and_the_others_keep_t
                 break
             await asyncio.sleep(0.01)
         assert _slow_clients() == slow_before + 1
+        assert len(list(live.sio.manager.get_participants("/", "all"))) == 1  # nothing more is queued for it
         await barrier(live, reader)  # the reading client is still connected and got every wave
         assert len(reader.recorder.of(READING)) == wave + 1
         assert reader.sio.connected
