@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -17,6 +18,7 @@ from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from hes.app import create_app
 from hes.config import Environment, Settings
@@ -101,19 +103,30 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """A Runtime on the test database; every table is emptied afterwards."""
     runtime = Runtime.from_settings(settings)
     yield runtime
+    await runtime.close()  # first: an ingest writer still at work would hold SQLite's write lock
     await _empty_tables(runtime)
-    await runtime.close()
+    await runtime.engine.dispose()
 
 
-async def _empty_tables(runtime: Runtime) -> None:
+async def _empty_tables(runtime: Runtime, attempts: int = 3) -> None:
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
-    async with runtime.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            await connection.execute(text("PRAGMA defer_foreign_keys=ON"))  # areas refer to areas
-            for table in tables:
-                await connection.execute(text(f"DELETE FROM {table}"))
+    for attempt in range(1, attempts + 1):
+        try:
+            async with runtime.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                    return
+                await connection.execute(text("PRAGMA defer_foreign_keys=ON"))  # areas refer to areas
+                for table in tables:
+                    await connection.execute(text(f"DELETE FROM {table}"))
+            return
+        except OperationalError as error:
+            # Seen once in CI (tests/connectivity/test_collection.py, SQLite): the shared test database's write
+            # lock still held past the 10 s busy timeout by a connection nobody here holds any more. Collecting
+            # garbage closes a connection left behind; the holder was not found.
+            if "database is locked" not in str(error) or attempt == attempts:
+                raise
+            gc.collect()
 
 
 @pytest.fixture
