@@ -115,7 +115,6 @@ def stored_batch(batch: Sequence[Submission], written: Written, meters: dict[int
     repeated_events = set(written.event_repeats)
     new_events = [event for position, event in enumerate(events) if position not in repeated_events]
     stored_events = tuple(map(StoredEvent, written.event_ids, new_events))
-    touched = sorted(set(readings.meter_ids).union(event.meter_id for event in events))
     touches = tuple(
         MeterTouch(
             meter_id=meter_id,
@@ -124,7 +123,7 @@ def stored_batch(batch: Sequence[Submission], written: Written, meters: dict[int
             last_seen_at=written.seen_at,
             came_online=meter_id in written.came_online,
         )
-        for meter_id in touched
+        for meter_id in written.touched
         if meter_id in meters
     )
     return StoredBatch(readings, stored_events, touches)

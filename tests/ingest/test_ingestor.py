@@ -139,6 +139,23 @@ async def test_listeners_hear_new_readings_events_and_meters_that_came_online(
     assert {(touch.meter_number, touch.came_online) for touch in second.meters} == {("IN-3", False), ("IN-4", False)}
 
 
+async def test_a_meter_back_online_with_only_repeated_readings_is_still_announced(
+    runtime: Runtime, ingestor: Ingestor
+) -> None:
+    meter = (await add_meters(runtime, ["IN-9"], status=MeterStatus.OFFLINE))["IN-9"]
+    await ingestor.submit(_readings(meter, 2))
+    async with runtime.sessions() as session:
+        await session.execute(update(Meter).where(Meter.id == meter).values(status=MeterStatus.OFFLINE))
+        await session.commit()
+    recorder = Recorder()
+    ingestor.subscribe(recorder)
+    receipt = await ingestor.submit(_readings(meter, 2))  # a gateway resending what it sent before
+    [batch] = await recorder.wait_for(1)
+    assert (receipt.accepted, receipt.duplicates) == (0, 2)
+    assert not batch.readings.meter_ids
+    assert [(touch.meter_id, touch.came_online) for touch in batch.meters] == [(meter, True)]
+
+
 async def test_events_are_stored_once(runtime: Runtime, ingestor: Ingestor) -> None:
     meter = (await add_meters(runtime, ["IN-5"]))["IN-5"]
     event = IncomingEvent(meter, "power_down", START, EventCategory.POWER, Severity.WARNING, 1, {"phase": 1})
