@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hes.app import create_app
 from hes.config import Environment, Settings
@@ -109,16 +110,10 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 async def _empty_tables(runtime: Runtime, attempts: int = 3) -> None:
-    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     for attempt in range(1, attempts + 1):
         try:
             async with runtime.engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-                    return
-                await connection.execute(text("PRAGMA defer_foreign_keys=ON"))  # areas refer to areas
-                for table in tables:
-                    await connection.execute(text(f"DELETE FROM {table}"))
+                await _delete_all_rows(connection)
             return
         except OperationalError as error:
             # Seen once in CI (tests/connectivity/test_collection.py, SQLite): the shared test database's write
@@ -127,6 +122,16 @@ async def _empty_tables(runtime: Runtime, attempts: int = 3) -> None:
             if "database is locked" not in str(error) or attempt == attempts:
                 raise
             gc.collect()
+
+
+async def _delete_all_rows(connection: AsyncConnection) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        return
+    await connection.execute(text("PRAGMA defer_foreign_keys=ON"))  # areas refer to areas
+    for table in tables:
+        await connection.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

@@ -57,7 +57,8 @@ def normalise_readings(
     if min(columns.code_index) < 0 or max(columns.code_index) >= len(columns.codes):
         raise ValueError("an OBIS index points outside the batch's codes")
     latest = now + limits.future_tolerance
-    units_of = _Units(_unit_factors(columns, stored_units or {}), stored_units or {})
+    stored_units = stored_units or {}
+    units_of = _Units(_unit_factors(columns, stored_units), stored_units)
     if _all_clean(columns, latest, known_meters):
         if all(by == 1.0 for by in units_of.factors.values()):
             return columns, []
