@@ -3,7 +3,8 @@
 On PostgreSQL several instances share the database, and each slot of a job runs on exactly one of them: every
 instance wakes at the same due time and tries the job's advisory lock; the one that gets it runs the slot and
 keeps the lock until `2 x start_window` after the due time, while the others give up on a slot once it is
-`start_window` old. So a slot runs once as long as instance clocks agree within `start_window` (NTP keeps them
+`start_window` old (asked again once the lock is held, since a peer may release it before a slow connection
+arrives). So a slot runs once as long as instance clocks agree within `start_window` (NTP keeps them
 within milliseconds), and a run that overruns the next due time makes its peers skip that slot rather than run
 beside it. On SQLite (one process) jobs just run.
 """
@@ -145,18 +146,26 @@ class Scheduler:
     async def _attempt(self, job: Job, slot: datetime) -> Outcome:
         if not self._exclusive:
             return await self._run(job, slot)
-        if datetime.now(UTC) - slot > job.start_window:
+        if self._too_late(job, slot):
             return self._skip(job, slot, Outcome.LATE)
         try:
             async with advisory_lock(self._engine, job.lock_key) as held:
                 if not held:
                     return self._skip(job, slot, Outcome.HELD_ELSEWHERE)
+                # Asked again once the lock is held: getting a connection can take longer than the window,
+                # and by then the peer that ran this slot may have released it.
+                if self._too_late(job, slot):
+                    return self._skip(job, slot, Outcome.LATE)
                 outcome = await self._run(job, slot)
                 # Keep the slot claimed until every peer has given up on it (see the module docstring).
                 await _sleep_until(slot + 2 * job.start_window)
                 return outcome
         except Exception as error:
             return self._skip(job, slot, Outcome.UNAVAILABLE, error)
+
+    @staticmethod
+    def _too_late(job: Job, slot: datetime) -> bool:
+        return datetime.now(UTC) - slot > job.start_window
 
     async def _run(self, job: Job, slot: datetime) -> Outcome:
         started = time.monotonic()

@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hes.db.engine import make_engine, make_session_factory
 from hes.jobs import Job, JobContext, Outcome, Scheduler
+from hes.jobs import scheduler as scheduler_module
 from hes.jobs.locks import advisory_lock
 from hes.runtime import Runtime
 
@@ -84,6 +87,38 @@ async def test_two_instances_on_postgresql_run_each_slot_once_between_them(
     # Both instances woke for the slots: the one that did not run a slot skipped it.
     assert sum(stat.skipped for stat in stats) >= len(recorder.runs) - 1
     assert {stat.last_outcome for stat in stats} <= {Outcome.SUCCEEDED, Outcome.HELD_ELSEWHERE, Outcome.LATE}
+
+
+async def test_an_instance_slow_to_get_its_lock_does_not_run_a_slot_its_peer_already_ran(
+    runtime: Runtime, second_instance: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure seen in CI: a peer's connection arrived after the slot's runner had released the lock."""
+    _postgresql_only(runtime)
+    recorder = Recorder()
+    interval = timedelta(seconds=1)
+    first_job = Job("shared-tick", recorder.job("first"), interval)
+    slow_by = 3 * first_job.start_window  # past the runner's release at 2 x start_window
+
+    @asynccontextmanager
+    async def slow_for_second_instance(engine: AsyncEngine, key: int) -> AsyncIterator[bool]:
+        if engine is second_instance.engine:
+            await asyncio.sleep(slow_by.total_seconds())
+        async with advisory_lock(engine, key) as held:
+            yield held
+
+    monkeypatch.setattr(scheduler_module, "advisory_lock", slow_for_second_instance)
+    first = _scheduler(runtime, first_job)
+    second = _scheduler(second_instance, Job("shared-tick", recorder.job("second"), interval))
+    await first.start()
+    await second.start()
+    try:
+        await recorder.wait_for(3)
+    finally:
+        await first.stop()
+        await second.stop()
+
+    assert {instance for instance, _ in recorder.runs} == {"first"}, f"a slot ran twice: {recorder.runs}"
+    assert second.stats()["shared-tick"].last_outcome is Outcome.LATE
 
 
 async def test_a_failing_job_is_logged_and_keeps_its_schedule(
