@@ -64,6 +64,16 @@ def _scheduler(runtime: Runtime, *jobs: Job) -> Scheduler:
     return Scheduler(runtime.engine, runtime.sessions, runtime.settings, jobs)
 
 
+async def _run_together(*schedulers: Scheduler, until: Callable[[], Awaitable[None]]) -> None:
+    for scheduler in schedulers:
+        await scheduler.start()
+    try:
+        await until()
+    finally:
+        for scheduler in schedulers:
+            await scheduler.stop()
+
+
 async def test_two_instances_on_postgresql_run_each_slot_once_between_them(
     runtime: Runtime, second_instance: Runtime
 ) -> None:
@@ -72,13 +82,7 @@ async def test_two_instances_on_postgresql_run_each_slot_once_between_them(
     interval = timedelta(seconds=1)
     first = _scheduler(runtime, Job("shared-tick", recorder.job("first"), interval))
     second = _scheduler(second_instance, Job("shared-tick", recorder.job("second"), interval))
-    await first.start()
-    await second.start()
-    try:
-        await recorder.wait_for(4)
-    finally:
-        await first.stop()
-        await second.stop()
+    await _run_together(first, second, until=lambda: recorder.wait_for(4))
 
     slots = [slot for _, slot in recorder.runs]
     assert len(slots) == len(set(slots)), f"a slot ran twice: {recorder.runs}"
@@ -109,13 +113,7 @@ async def test_an_instance_slow_to_get_its_lock_does_not_run_a_slot_its_peer_alr
     monkeypatch.setattr(scheduler_module, "advisory_lock", slow_for_second_instance)
     first = _scheduler(runtime, first_job)
     second = _scheduler(second_instance, Job("shared-tick", recorder.job("second"), interval))
-    await first.start()
-    await second.start()
-    try:
-        await recorder.wait_for(3)
-    finally:
-        await first.stop()
-        await second.stop()
+    await _run_together(first, second, until=lambda: recorder.wait_for(3))
 
     assert {instance for instance, _ in recorder.runs} == {"first"}, f"a slot ran twice: {recorder.runs}"
     assert second.stats()["shared-tick"].last_outcome is Outcome.LATE
