@@ -2,6 +2,8 @@
 
 A meter is online while its last contact is within `missed_intervals` expected intervals plus a grace period, and
 offline after. Nothing is assumed at start-up: the first check recomputes every status from `last_seen_at`.
+Each check also resolves the communication-loss alerts of meters online again, so the open alerts an operator
+sees are meters still silent.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hes.db.enums import ConnectionMode, EventCategory, MeterStatus, Severity
-from hes.db.store import events
+from hes.db.store import alerts, events
 from hes.db.store import meter_status as store
 from hes.db.store.meter_status import Deadline, FlippedMeter
 from hes.db.tables import utc_now
 from hes.ingest.records import IncomingEvent, StoredEvent
+from hes.services.alert_catalogue import AlertType
+from hes.services.users import SYSTEM_ACTOR
 
 logger = logging.getLogger(__name__)
 
 COMMUNICATION_LOST = "communication_lost"
 # A 15-minute load profile is the usual collection cycle (IDIS profile 1 capture period 900 s).
 DEFAULT_EXPECTED_INTERVAL_S = 900
+RESTORED_NOTE = "Resolved automatically: the meter communicates again."
 # The statuses the check manages; warehouse, faulty and decommissioned meters are left alone.
 WATCHED = (MeterStatus.INSTALLED, MeterStatus.ONLINE, MeterStatus.OFFLINE)
 
@@ -82,7 +87,7 @@ async def check_meter_status(session: AsyncSession, now: datetime, defaults: Sta
     """Flip installed/online/offline meters by their last contact at `now`; commit; return the transitions.
 
     Each online -> offline transition writes a `communication_lost` event (communication, warning). A meter never
-    heard from stays installed (or offline).
+    heard from stays installed (or offline). Open communication-loss alerts of online meters are resolved.
     """
     deadlines = [
         Deadline(now - defaults.allowed_silence(seconds), mode=mode) for mode, seconds in defaults.intervals_s.items()
@@ -105,9 +110,14 @@ async def check_meter_status(session: AsyncSession, now: datetime, defaults: Sta
     }
     lost_ids = await events.insert_events(session, list(lost.values()))
     stored = {meter_id: StoredEvent(id, event) for (meter_id, event), id in zip(lost.items(), lost_ids, strict=True)}
+    # Swept every check rather than at the moment a meter returns: a loss alert raised just after its meter came
+    # back is resolved too.
+    restored = await alerts.resolve_for_online_meters(
+        session, AlertType.COMMUNICATION_LOSS, resolved_by=SYSTEM_ACTOR, note=RESTORED_NOTE, at=now
+    )
     await session.commit()
-    if flipped:
-        logger.info("meter status check: %d transitions", len(flipped))
+    if flipped or restored:
+        logger.info("meter status check: %d transitions, %d communication-loss alerts resolved", len(flipped), restored)
     return [
         StatusChange(
             meter.meter_id,

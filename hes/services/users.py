@@ -290,6 +290,9 @@ async def _add_user(session: AsyncSession, actor: str, new_user: NewUser) -> Use
     problems: list[Problem] = []
     if not _USERNAME.match(new_user.username):
         problems.append(Problem("3-64 letters, digits or . _ @ -", field="username"))
+    elif new_user.username.lower() == SYSTEM_ACTOR:
+        # The audit trail and automatic alert resolutions name HES Core itself so; no person may pass as it.
+        problems.append(Problem(f"{SYSTEM_ACTOR!r} is reserved for HES Core's own actions", field="username"))
     problems.extend(_password_problems(new_user.password, "password"))
     problems.extend(await _link_problems(session, new_user.role, new_user.customer_id, new_user.area_ids))
     if problems:

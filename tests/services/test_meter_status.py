@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hes.db.enums import ConnectionMode, EventCategory, MeterStatus, Severity
-from hes.db.tables import Area, Event, Meter
+from hes.db.enums import AlertStatus, ConnectionMode, EventCategory, MeterStatus, Severity
+from hes.db.tables import Alert, Area, Event, Meter
 from hes.runtime import Runtime
+from hes.services.alert_catalogue import AlertType
 from hes.services.meter_status import (
     COMMUNICATION_LOST,
+    RESTORED_NOTE,
     MeterStatusMonitor,
     StatusChange,
     StatusDefaults,
@@ -146,6 +148,57 @@ async def test_changes_carry_what_the_rooms_need(runtime: Runtime) -> None:
     assert change.lost_event is not None
     assert change.lost_event.event.event_type == "communication_lost"
     assert change.lost_event.event.meter_id == change.meter_id
+
+
+async def _open_alerts(runtime: Runtime, *wanted: tuple[str, AlertType, AlertStatus]) -> None:
+    async with runtime.sessions() as session:
+        ids = dict((await session.execute(select(Meter.meter_number, Meter.id))).tuples().all())
+        session.add_all(
+            Alert(
+                meter_id=ids[number],
+                alert_type=alert_type,
+                severity=Severity.WARNING,
+                status=status,
+                message="raised earlier",
+                first_seen_at=_ago(120),
+                last_seen_at=_ago(120),
+            )
+            for number, alert_type, status in wanted
+        )
+        await session.commit()
+
+
+async def _alerts(runtime: Runtime) -> dict[tuple[str, str], Alert]:
+    async with runtime.sessions() as session:
+        rows = await session.execute(select(Meter.meter_number, Alert).join(Meter, Meter.id == Alert.meter_id))
+        return {(number, alert.alert_type): alert for number, alert in rows.tuples()}
+
+
+async def test_communication_loss_alerts_of_meters_heard_from_again_are_resolved(runtime: Runtime) -> None:
+    await _meters(
+        runtime,
+        Meter(meter_number="BACK", status=MeterStatus.ONLINE, last_seen_at=_ago(1)),  # ingest already flipped it
+        Meter(meter_number="FLIPS-BACK", status=MeterStatus.OFFLINE, last_seen_at=_ago(2)),
+        Meter(meter_number="SILENT", status=MeterStatus.OFFLINE, last_seen_at=_ago(600)),
+    )
+    loss = AlertType.COMMUNICATION_LOSS
+    await _open_alerts(
+        runtime,
+        ("BACK", loss, AlertStatus.ACKNOWLEDGED),
+        ("BACK", AlertType.TAMPER_COVER, AlertStatus.OPEN),
+        ("FLIPS-BACK", loss, AlertStatus.OPEN),
+        ("SILENT", loss, AlertStatus.OPEN),
+    )
+    assert await _check(runtime) == {"FLIPS-BACK": (MeterStatus.OFFLINE, MeterStatus.ONLINE)}
+
+    alerts = await _alerts(runtime)
+    for number in ("BACK", "FLIPS-BACK"):
+        restored = alerts[(number, loss)]
+        assert (restored.status, restored.resolved_at, restored.resolved_by) == (AlertStatus.RESOLVED, NOW, "system")
+        assert restored.resolution_note == RESTORED_NOTE
+    # A meter still silent keeps its alert; another kind of alert is a person's to resolve.
+    assert alerts[("SILENT", loss)].status is AlertStatus.OPEN
+    assert alerts[("BACK", AlertType.TAMPER_COVER)].status is AlertStatus.OPEN
 
 
 def test_defaults_refuse_nonsense() -> None:

@@ -45,7 +45,10 @@ AlertFiltersDep = Annotated[AlertFilters, Depends(alert_filters)]
 async def list_alerts(
     session: SessionDep, principal: Staff, pagination: PaginationDep, filters: AlertFiltersDep, sort: SortQuery = None
 ) -> Page[AlertOut]:
-    """Alerts, last seen first; filter by status, severity, type, meter, area (with sub-areas) and time."""
+    """Alerts, last seen first; filter by status, severity, type, meter, area (with sub-areas) and time.
+
+    A `communication_loss` alert is resolved by `system` once its meter is online again (within one status check).
+    """
     listing = await alerts.list_alerts(session, principal, pagination, filters, sort)
     return page_of(listing, AlertOut.model_validate)
 

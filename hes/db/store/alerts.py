@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, Select, case, delete, func, select, text
+from sqlalchemy import ColumnElement, Row, Select, case, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -181,6 +181,21 @@ async def by_ids(session: AsyncSession, alert_ids: Collection[int], *, for_updat
             query = query.with_for_update(of=Alert)
         found.extend(_record(row) for row in await session.execute(query))
     return found
+
+
+async def resolve_for_online_meters(
+    session: AsyncSession, alert_type: str, *, resolved_by: str, note: str, at: datetime
+) -> int:
+    """Resolve the unresolved `alert_type` alerts of meters now online, with `note` (no commit); return how many."""
+    online = select(Meter.id).where(Meter.status == MeterStatus.ONLINE)
+    statement = (
+        update(Alert)
+        .where(Alert.alert_type == alert_type, _UNRESOLVED, Alert.meter_id.in_(online))
+        .values(status=AlertStatus.RESOLVED, resolved_by=resolved_by, resolved_at=at, resolution_note=note)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def delete_resolved_before(session: AsyncSession, before: datetime) -> int:

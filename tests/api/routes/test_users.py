@@ -168,6 +168,13 @@ async def test_duplicate_username_is_a_conflict_case_insensitively(client: Async
     assert answer.status_code == 409 and answer.json()["error"]["details"][0]["field"] == "username"
 
 
+async def test_the_name_hes_core_acts_under_is_reserved(client: AsyncClient, admin: dict[str, str]) -> None:
+    answer = await client.post("/api/users", json={"username": "System", "role": "admin"}, headers=admin)
+    assert answer.status_code == 422
+    [problem] = answer.json()["error"]["details"]
+    assert problem["field"] == "username" and "reserved" in problem["message"]
+
+
 async def test_area_limits_restrict_what_the_user_sees(client: AsyncClient, admin: dict[str, str]) -> None:
     north = (await client.post("/api/areas", json={"code": "N", "name": "North"}, headers=admin)).json()
     await client.post("/api/areas", json={"code": "S", "name": "South"}, headers=admin)
