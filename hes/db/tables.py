@@ -206,6 +206,8 @@ class Meter(_Timestamps, Base):
     last_round_trip_ms: Mapped[int | None] = mapped_column(Integer)
     # Seconds between expected contacts; NULL: the default for the meter's connection mode (settings).
     expected_interval_s: Mapped[int | None] = mapped_column(Integer)
+    # A prosumer's meter (rooftop solar, say): exporting energy is its job, not reverse flow.
+    export_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # lazy="raise": an async session cannot load on attribute access; the meter store loads these explicitly.
     area: Mapped[Area | None] = relationship(lazy="raise")

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hes.db.enums import EventCategory, ReadingQuality
 from hes.db.store import alerts as alert_store
 from hes.db.store import events as event_store
+from hes.db.store import meters as meter_store
 from hes.db.store import obis_codes
 from hes.db.store.alerts import AlertRaise
 from hes.db.store.meter_logs import SEVERITY_RANK
@@ -156,8 +157,10 @@ def _in_unit(value: float, unit: str | None, wanted: str) -> float | None:
 async def record_findings(session: AsyncSession, findings: Sequence[Finding]) -> Recorded:
     """Raise the alerts of `findings` and log the events of those that open one; commits once.
 
-    Findings of one meter and alert type count as that many sightings of one alert.
+    Findings of one meter and alert type count as that many sightings of one alert. A prosumer's export is not
+    reverse flow: such findings of meters allowed to export are dropped.
     """
+    findings = await _without_allowed_export(session, findings)
     grouped: dict[tuple[int, AlertType], list[Finding]] = {}
     for finding in findings:
         grouped.setdefault((finding.meter_id, finding.alert_type), []).append(finding)
@@ -177,6 +180,18 @@ async def record_findings(session: AsyncSession, findings: Sequence[Finding]) ->
         tuple(AlertView.of_record(record) for record in alert_records),
         tuple(EventView.of_record(record) for record in event_records),
     )
+
+
+async def _without_allowed_export(session: AsyncSession, findings: Sequence[Finding]) -> Sequence[Finding]:
+    reverse = {finding.meter_id for finding in findings if finding.alert_type is AlertType.REVERSE_FLOW}
+    if not reverse:
+        return findings
+    exporting = await meter_store.allowed_to_export(session, reverse)
+    return [
+        finding
+        for finding in findings
+        if not (finding.alert_type is AlertType.REVERSE_FLOW and finding.meter_id in exporting)
+    ]
 
 
 def _raise(meter_id: int, alert_type: AlertType, group: Sequence[Finding]) -> AlertRaise:

@@ -58,6 +58,8 @@ class MeterFields:
     status: MeterStatus | None = None
     installed_at: datetime | None = None
     connection_mode: ConnectionMode | None = None
+    expected_interval_s: int | None = None
+    export_allowed: bool | None = None
     dlms_transport: DlmsTransport | None = None
     dlms_client_address: int | None = None
     dlms_server_address: int | None = None

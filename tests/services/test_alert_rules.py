@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hes.db.engine import make_engine, make_session_factory
@@ -222,6 +222,21 @@ async def test_reverse_flow_from_export_power_or_negative_import(runtime: Runtim
     assert list(alerts) == ["reverse_flow"] and alerts["reverse_flow"].occurrences == 2
     assert alerts["reverse_flow"].severity is Severity.CRITICAL
     assert [row.event_type for row in await _logged(runtime)] == ["reverse_flow"]
+
+
+async def test_a_prosumers_export_is_not_reverse_flow_but_its_other_rules_hold(
+    runtime: Runtime, meter: MeterTouch
+) -> None:
+    async with runtime.sessions() as session:
+        await session.execute(update(Meter).where(Meter.id == meter.meter_id).values(export_allowed=True))
+        await session.commit()
+    reversal = _event(meter, "current_reversal", EventCategory.TAMPER, Severity.CRITICAL)
+    readings = [_reading(meter, EXPORT_POWER, 3.5, unit="kW"), _reading(meter, L1, 262.0, minutes=15)]
+    await AlertRules(runtime.sessions).batch_stored(await _batch(runtime, meter, readings, [reversal]))
+
+    assert list(await _alerts(runtime)) == ["over_voltage"]
+    # The meter's own event stays in the log; only the alert is the prosumer's due.
+    assert sorted(row.event_type for row in await _logged(runtime)) == ["current_reversal", "over_voltage"]
 
 
 async def test_estimates_other_quantities_and_dead_phases_are_not_judged(runtime: Runtime, meter: MeterTouch) -> None:

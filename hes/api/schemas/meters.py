@@ -27,6 +27,9 @@ from hes.services.meters import MeterFields
 AesKey = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{32}$")]
 # The server system title: 8 octets (IEC 62056-5-3 4.3.4), 3 of them the manufacturer's FLAG id.
 SystemTitle = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{16}$", to_upper=True)]
+# How often a meter is expected to make contact: a minute (a chatty push meter) to a week (a daily-read meter
+# that only calls in with its billing data). Null: the default of its connection mode.
+ExpectedIntervalS = Annotated[int, Field(ge=60, le=7 * 24 * 3600)]
 # LLS secrets are short octet strings; 64 characters covers every meter we know.
 LlsPassword = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=False)]
 ClientAddress = Annotated[int, Field(ge=1, le=0xFFFF)]
@@ -71,6 +74,9 @@ class DlmsUpdate(UpdateModel):
     block_cipher_key: AesKey | None = Field(default=None, repr=False)
 
 
+_EXPORT_ALLOWED = "A prosumer's meter (rooftop solar): its export raises no reverse-flow alert"
+
+
 class _MeterInput(InputModel):
     concentrator_id: Identifier32 | None = None
     brand: Text40 | None = None
@@ -82,6 +88,9 @@ class _MeterInput(InputModel):
     customer_id: RecordId | None = None
     sim_card_id: RecordId | None = None
     installed_at: AwareDatetime | None = None
+    expected_interval_s: ExpectedIntervalS | None = Field(
+        default=None, description="Seconds between expected contacts (online/offline); null: its mode's default"
+    )
 
     def _fields(self, names: set[str], dlms: InputModel | None, dlms_names: set[str]) -> MeterFields:
         values = {name: getattr(self, name) for name in names - {"dlms"}}
@@ -97,6 +106,7 @@ class MeterCreate(_MeterInput):
     meter_type: MeterType = MeterType.SINGLE_PHASE
     status: MeterStatus = MeterStatus.WAREHOUSE
     connection_mode: ConnectionMode = ConnectionMode.OUTBOUND
+    export_allowed: bool = Field(default=False, description=_EXPORT_ALLOWED)
     dlms: DlmsSettings = Field(default_factory=DlmsSettings)
 
     def to_fields(self) -> MeterFields:
@@ -107,12 +117,13 @@ class MeterCreate(_MeterInput):
 class MeterUpdate(_MeterInput, UpdateModel):
     """Changes to a meter; omitted fields stay, null clears (`customerId`/`simCardId` null releases)."""
 
-    required_fields = ("meter_number", "meter_type", "status", "connection_mode", "dlms")
+    required_fields = ("meter_number", "meter_type", "status", "connection_mode", "export_allowed", "dlms")
 
     meter_number: MeterNumber | None = None
     meter_type: MeterType | None = None
     status: MeterStatus | None = None
     connection_mode: ConnectionMode | None = None
+    export_allowed: bool | None = Field(default=None, description=_EXPORT_ALLOWED)
     dlms: DlmsUpdate | None = None
 
     def to_fields(self) -> tuple[MeterFields, frozenset[str]]:
@@ -187,6 +198,8 @@ class MeterOut(CamelModel):
     installed_at: datetime | None
     decommissioned_at: datetime | None
     connection_mode: ConnectionMode
+    expected_interval_s: int | None
+    export_allowed: bool
     dlms: DlmsOut
     area: AreaSummary | None
     customer: CustomerSummary | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -22,6 +22,8 @@ SORT_COLUMNS = {
     "createdAt": Meter.created_at,
 }
 
+# Ids bound per statement: well under the 32,766 parameters SQLite accepts.
+_IDS_PER_STATEMENT = 5_000
 # The area, customer and SIM summaries every meter answer carries.
 _WITH_LINKS = (selectinload(Meter.area), selectinload(Meter.customer), selectinload(Meter.sim_card))
 
@@ -48,6 +50,16 @@ async def on_sims(session: AsyncSession, sim_card_ids: Iterable[int]) -> dict[in
         return {}
     found = await session.scalars(select(Meter).where(Meter.sim_card_id.in_(ids)))
     return {meter.sim_card_id: meter for meter in found if meter.sim_card_id is not None}
+
+
+async def allowed_to_export(session: AsyncSession, meter_ids: Collection[int]) -> set[int]:
+    """Those of these meters that may export energy (prosumers)."""
+    wanted = sorted(set(meter_ids))
+    allowed: set[int] = set()
+    for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+        chunk = wanted[start : start + _IDS_PER_STATEMENT]
+        allowed.update(await session.scalars(select(Meter.id).where(Meter.id.in_(chunk), Meter.export_allowed)))
+    return allowed
 
 
 async def number_exists(session: AsyncSession, meter_number: str, *, except_id: int | None = None) -> bool:

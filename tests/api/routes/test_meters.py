@@ -96,6 +96,22 @@ async def test_operator_creates_reads_updates_and_deletes_a_meter(
     assert actions.count("create") == 2 and "update" in actions and "delete" in actions
 
 
+async def test_a_prosumers_meter_and_its_own_contact_interval_are_kept_and_cleared(
+    client: AsyncClient, operator: dict[str, str]
+) -> None:
+    plain = await _meter(client, operator, "MTR-PLAIN")
+    assert (plain["exportAllowed"], plain["expectedIntervalS"]) == (False, None)
+
+    solar = await _meter(client, operator, "MTR-SOLAR", exportAllowed=True, expectedIntervalS=3600)
+    assert (solar["exportAllowed"], solar["expectedIntervalS"]) == (True, 3600)
+    path = f"/api/meters/{solar['id']}"
+    kept = await client.put(path, json={"brand": "Hexing"}, headers=operator)
+    assert (kept.json()["exportAllowed"], kept.json()["expectedIntervalS"]) == (True, 3600)
+    cleared = await client.put(path, json={"expectedIntervalS": None, "exportAllowed": False}, headers=operator)
+    assert cleared.status_code == 200
+    assert (cleared.json()["exportAllowed"], cleared.json()["expectedIntervalS"]) == (False, None)
+
+
 async def test_delete_with_readings_decommissions_and_keeps_history(
     client: AsyncClient, operator: dict[str, str], runtime: Runtime
 ) -> None:
@@ -338,6 +354,8 @@ BAD_BODIES: list[tuple[dict[str, Any], set[str]]] = [
     ({"meterNumber": "OK-1", "status": "decommissioned"}, {"status"}),
     ({"meterNumber": "OK-1", "relayState": "connected"}, {"body.relayState"}),
     ({"meterNumber": "OK-1", "installedAt": "2024-01-01T00:00:00"}, {"body.installedAt"}),
+    ({"meterNumber": "OK-1", "expectedIntervalS": 5}, {"body.expectedIntervalS"}),
+    ({"meterNumber": "OK-1", "exportAllowed": "sometimes"}, {"body.exportAllowed"}),
     ({"meterNumber": "OK-1", "customerId": "abc", "areaId": -1}, {"body.customerId", "body.areaId"}),
     ({"meterNumber": "OK-1", "dlms": {"securitySuite": 2}}, {"body.dlms.securitySuite"}),
     ({"meterNumber": "OK-1", "dlms": {"authenticationKey": "00112233"}}, {"body.dlms.authenticationKey"}),
@@ -371,6 +389,8 @@ async def test_bad_meter_bodies_list_every_problem_and_write_nothing(
         ({"dlms": None}, {"body"}),
         ({"dlms": {"transport": None}}, {"body.dlms"}),
         ({"lastSeenAt": "2024-01-01T00:00:00Z"}, {"body.lastSeenAt"}),
+        ({"exportAllowed": None}, {"body"}),
+        ({"expectedIntervalS": 30 * 24 * 3600}, {"body.expectedIntervalS"}),
         ({"meterNumber": "DUP-1"}, {"meterNumber"}),
     ],
 )
