@@ -25,6 +25,7 @@ class EventType(StrEnum):
     NEUTRAL_DISTURBANCE = "neutral_disturbance"
     NEUTRAL_CURRENT_MISMATCH = "neutral_current_mismatch"  # phase and neutral currents differ: a bypass
     POWER_DOWN = "power_down"
+    POWER_UP = "power_up"
     POWER_FAILURE = "power_failure"
     MISSING_VOLTAGE = "missing_voltage"
     OVER_VOLTAGE = "over_voltage"
@@ -108,6 +109,11 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule(frozenset({EventType.UNDER_VOLTAGE}), AlertType.UNDER_VOLTAGE),
     EventRule(frozenset({EventType.CURRENT_REVERSAL, EventType.REVERSE_FLOW}), AlertType.REVERSE_FLOW),
 )
+
+
+# An event that ends what an alert was raised for: the meter's alert of that type, last seen no later than the
+# event, is resolved by it (an older event replayed from a backlog resolves nothing newer).
+RESTORING_EVENTS: Mapping[str, AlertType] = {EventType.POWER_UP: AlertType.POWER_FAILURE}
 
 
 @dataclass(frozen=True, slots=True)

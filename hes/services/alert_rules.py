@@ -2,8 +2,9 @@
 
 `AlertRules` is an ingest listener. It announces every event of a batch (`event-logged` has this one source),
 and for the readings and events that break a rule it raises alerts, in its own transaction; a reading that
-opens an alert also logs the event it stands for (e.g. `over_voltage`). Batches that break no rule cost no
-database round trip.
+opens an alert also logs the event it stands for (e.g. `over_voltage`). An event that ends what an alert was
+raised for (a power-up after a power failure) resolves that alert. Batches that break no rule and end no alert
+cost no database round trip.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hes.db.store import alerts as alert_store
 from hes.db.store import events as event_store
 from hes.db.store import meters as meter_store
 from hes.db.store import obis_codes
-from hes.db.store.alerts import AlertRaise
+from hes.db.store.alerts import AlertEnd, AlertRaise
 from hes.db.store.meter_logs import SEVERITY_RANK
 from hes.db.tables import utc_now
 from hes.ingest import units
@@ -33,6 +34,7 @@ from hes.services.alert_catalogue import (
     ALERT_KINDS,
     CATEGORY_RULES,
     EVENT_RULES,
+    RESTORING_EVENTS,
     AlertType,
     CategoryRule,
     EventType,
@@ -42,6 +44,7 @@ from hes.services.alert_catalogue import (
 )
 from hes.services.alerts import AlertView
 from hes.services.events import EventDetails, EventView
+from hes.services.users import SYSTEM_ACTOR
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +128,17 @@ class RuleBook:
                 if value is not None and rule.broken_by(value):
                     found.append(_reading_finding(meter_id, readings.codes[index], at, rule, value))
         return found
+
+    def ends(self, batch: StoredBatch) -> list[AlertEnd]:
+        """The alerts the batch's events end (a power failure by the meter's power-up), in batch order."""
+        ends: list[AlertEnd] = []
+        for stored in batch.events:
+            event = stored.event
+            alert_type = RESTORING_EVENTS.get(event.event_type)
+            if alert_type is not None:
+                note = f"Resolved automatically: the meter reported {event.event_type} at {event.timestamp.isoformat()}"
+                ends.append(AlertEnd(event.meter_id, alert_type, event.timestamp, note))
+        return ends
 
     def _event_finding(self, stored: StoredEvent) -> Finding | None:
         event = stored.event
@@ -239,11 +253,15 @@ class AlertRules:
                 self._notifier.event_logged,
                 [_view_of_stored(stored, touches, received_at) for stored in batch.events],
             )
-            findings = self._book.findings(batch)
-            if not findings:
+            findings, ends = self._book.findings(batch), self._book.ends(batch)
+            if not findings and not ends:
                 return
             async with asyncio.timeout(self._timeout), self._sessions() as session:
-                recorded = await record_findings(session, findings)
+                # Raised first: a failure and the power-up ending it in one batch leave the alert resolved.
+                recorded = await record_findings(session, findings) if findings else Recorded()
+                if ends:
+                    await alert_store.resolve_ended(session, ends, resolved_by=SYSTEM_ACTOR, at=utc_now())
+                    await session.commit()
             await _announce(self._notifier, recorded)
         except Exception:
             logger.exception("alert rules failed on a batch of %d readings", len(batch.readings))

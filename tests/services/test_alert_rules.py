@@ -239,6 +239,41 @@ async def test_a_prosumers_export_is_not_reverse_flow_but_its_other_rules_hold(
     assert sorted(row.event_type for row in await _logged(runtime)) == ["current_reversal", "over_voltage"]
 
 
+def _power(meter: MeterTouch, event_type: str, minutes: int) -> IncomingEvent:
+    severity = Severity.INFO if event_type == "power_up" else Severity.ERROR
+    return IncomingEvent(meter.meter_id, event_type, START + timedelta(minutes=minutes), EventCategory.POWER, severity)
+
+
+async def test_a_power_up_resolves_the_power_failure_it_ends_and_nothing_newer(
+    runtime: Runtime, meter: MeterTouch
+) -> None:
+    rules = AlertRules(runtime.sessions)
+    await rules.batch_stored(await _batch(runtime, meter, events=[_power(meter, "power_down", 0)]))
+    await rules.batch_stored(await _batch(runtime, meter, events=[_power(meter, "power_up", 7)]))
+    ended = (await _alerts(runtime))["power_failure"]
+    assert (ended.status, ended.resolved_by) == (AlertStatus.RESOLVED, "system")
+    assert (
+        ended.resolution_note
+        == f"Resolved automatically: the meter reported power_up at {(START + timedelta(minutes=7)).isoformat()}"
+    )
+
+    # A backlog's power-up older than the latest failure leaves that failure open.
+    await rules.batch_stored(await _batch(runtime, meter, events=[_power(meter, "power_down", 30)]))
+    await rules.batch_stored(await _batch(runtime, meter, events=[_power(meter, "power_up", 20)]))
+    assert await _statuses(runtime) == [AlertStatus.RESOLVED, AlertStatus.OPEN]
+
+    # A failure and its end in one batch: raised, then resolved.
+    await rules.batch_stored(await _batch(runtime, meter, events=[_power(meter, "power_up", 40)]))
+    both = [_power(meter, "power_down", 50), _power(meter, "power_up", 51)]
+    await rules.batch_stored(await _batch(runtime, meter, events=both))
+    assert await _statuses(runtime) == [AlertStatus.RESOLVED] * 3
+
+
+async def _statuses(runtime: Runtime) -> list[AlertStatus]:
+    async with runtime.sessions() as session:
+        return list(await session.scalars(select(Alert.status).order_by(Alert.id)))
+
+
 async def test_estimates_other_quantities_and_dead_phases_are_not_judged(runtime: Runtime, meter: MeterTouch) -> None:
     readings = [
         _reading(meter, L1, 300.0, quality=ReadingQuality.ESTIMATED),

@@ -47,7 +47,8 @@ async def list_alerts(
 ) -> Page[AlertOut]:
     """Alerts, last seen first; filter by status, severity, type, meter, area (with sub-areas) and time.
 
-    A `communication_loss` alert is resolved by `system` once its meter is online again (within one status check).
+    Resolved by `system`, with a note: a `communication_loss` alert once its meter is online again (within one
+    status check), a `power_failure` alert when its meter reports `power_up`.
     """
     listing = await alerts.list_alerts(session, principal, pagination, filters, sort)
     return page_of(listing, AlertOut.model_validate)

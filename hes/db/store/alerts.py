@@ -183,6 +183,38 @@ async def by_ids(session: AsyncSession, alert_ids: Collection[int], *, for_updat
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class AlertEnd:
+    """What ended a meter's unresolved alert of a type: when it ended, and the note the resolution keeps."""
+
+    meter_id: int
+    alert_type: str
+    ended_at: datetime
+    note: str
+
+
+async def resolve_ended(session: AsyncSession, ends: Sequence[AlertEnd], *, resolved_by: str, at: datetime) -> int:
+    """Resolve, at `at`, each meter's unresolved alert of the type last seen no later than its end (no commit).
+
+    Returns how many were resolved.
+    """
+    resolved = 0
+    for end in sorted(ends, key=lambda end: (end.meter_id, end.alert_type)):  # one lock order for every writer
+        statement = (
+            update(Alert)
+            .where(
+                Alert.meter_id == end.meter_id,
+                Alert.alert_type == end.alert_type,
+                _UNRESOLVED,
+                Alert.last_seen_at <= end.ended_at,
+            )
+            .values(status=AlertStatus.RESOLVED, resolved_by=resolved_by, resolved_at=at, resolution_note=end.note)
+            .execution_options(synchronize_session=False)
+        )
+        resolved += int(getattr(await session.execute(statement), "rowcount", 0) or 0)
+    return resolved
+
+
 async def resolve_for_online_meters(
     session: AsyncSession, alert_type: str, *, resolved_by: str, note: str, at: datetime
 ) -> int:
