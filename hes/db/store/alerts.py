@@ -200,18 +200,8 @@ async def resolve_ended(session: AsyncSession, ends: Sequence[AlertEnd], *, reso
     """
     resolved = 0
     for end in sorted(ends, key=lambda end: (end.meter_id, end.alert_type)):  # one lock order for every writer
-        statement = (
-            update(Alert)
-            .where(
-                Alert.meter_id == end.meter_id,
-                Alert.alert_type == end.alert_type,
-                _UNRESOLVED,
-                Alert.last_seen_at <= end.ended_at,
-            )
-            .values(status=AlertStatus.RESOLVED, resolved_by=resolved_by, resolved_at=at, resolution_note=end.note)
-            .execution_options(synchronize_session=False)
-        )
-        resolved += int(getattr(await session.execute(statement), "rowcount", 0) or 0)
+        of_end = (Alert.meter_id == end.meter_id, Alert.alert_type == end.alert_type)
+        resolved += await _resolve(session, (*of_end, Alert.last_seen_at <= end.ended_at), resolved_by, at, end.note)
     return resolved
 
 
@@ -220,14 +210,19 @@ async def resolve_for_online_meters(
 ) -> int:
     """Resolve the unresolved `alert_type` alerts of meters now online, with `note` (no commit); return how many."""
     online = select(Meter.id).where(Meter.status == MeterStatus.ONLINE)
+    return await _resolve(session, (Alert.alert_type == alert_type, Alert.meter_id.in_(online)), resolved_by, at, note)
+
+
+async def _resolve(
+    session: AsyncSession, conditions: Sequence[ColumnElement[bool]], resolved_by: str, at: datetime, note: str
+) -> int:
     statement = (
         update(Alert)
-        .where(Alert.alert_type == alert_type, _UNRESOLVED, Alert.meter_id.in_(online))
+        .where(_UNRESOLVED, *conditions)
         .values(status=AlertStatus.RESOLVED, resolved_by=resolved_by, resolved_at=at, resolution_note=note)
         .execution_options(synchronize_session=False)
     )
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return int(getattr(await session.execute(statement), "rowcount", 0) or 0)
 
 
 async def delete_resolved_before(session: AsyncSession, before: datetime) -> int:
