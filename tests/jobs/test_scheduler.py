@@ -116,7 +116,8 @@ async def test_an_instance_slow_to_get_its_lock_does_not_run_a_slot_its_peer_alr
     await _run_together(first, second, until=lambda: recorder.wait_for(3))
 
     assert {instance for instance, _ in recorder.runs} == {"first"}, f"a slot ran twice: {recorder.runs}"
-    assert second.stats()["shared-tick"].last_outcome is Outcome.LATE
+    stats = second.stats()["shared-tick"]
+    assert stats.runs == 0 and stats.skipped >= 1
 
 
 async def test_a_failing_job_is_logged_and_keeps_its_schedule(
