@@ -8,8 +8,9 @@ TCP: connect, push, hang up), read here until the meter hangs up.
 Who sent a push:
 - ciphered (general-glo-ciphering): the meter whose system title the APDU carries in the clear; the push is then
   deciphered with that meter's keys through gurux with the verified GCM (hes.connectivity.dlms.ciphering), its
-  invocation counter must be above the last one accepted from the meter (in memory, per process), and the logical
-  device name inside must name the same meter;
+  invocation counter must be above the last one accepted from the meter (kept on the meter's row, so a replay is
+  refused after a restart and by every instance; in memory too, so a replay to the same process costs no
+  query), and the logical device name inside must name the same meter;
 - plain: the meter its logical device name names (the serial after the FLAG id, or the whole name). A meter that
   has keys must cipher: a plain push in its name is refused.
 The values are mapped through the push object list (hes.connectivity.push_mapping) and submitted to ingest with
@@ -86,7 +87,7 @@ class _Cached:
 
 
 class PushReceiver:
-    """Identifies, deciphers, maps and stores pushes; one per process (it remembers each meter's last counter)."""
+    """Identifies, deciphers, maps and stores pushes; one per process (it also remembers each meter's last counter)."""
 
     def __init__(
         self,
@@ -165,7 +166,7 @@ class PushReceiver:
             name = contents.device_name.decode("ascii", "replace")
             raise PushRefused(f"the push names device {name!r}, not meter {meter.meter_number}", meter)
         if notification.invocation_counter is not None:
-            self._counters[_counter_key(meter)] = notification.invocation_counter
+            await self._claim_counter(meter, notification.invocation_counter)
         return ReceivedPush(meter, notification, contents)
 
     async def store(self, received: ReceivedPush, events: Sequence[IncomingEvent] = ()) -> IngestReceipt | None:
@@ -322,6 +323,18 @@ class PushReceiver:
             # The keys on record cannot be opened (HES_DATA_KEY changed) or are not AES-128 keys.
             raise PushRefused(f"the meter's keys cannot be used: {error}", meter) from None
         return decode_notification(push.apdu, keys, last_counter=self._counters.get(_counter_key(meter)))
+
+    async def _claim_counter(self, meter: MeterLinkRow, counter: int) -> None:
+        """Record `counter` as the meter's last accepted one, or refuse the push as a replay."""
+        try:
+            async with self._sessions() as session:
+                advanced = await meter_identity.advance_push_counter(session, meter.id, counter)
+                await session.commit()
+        except (DBAPIError, OSError) as error:
+            raise PushRefused(f"the push's invocation counter could not be checked: {error}", meter) from error
+        if not advanced:
+            raise PushRefused(f"replayed push: invocation counter {counter} is not above the last accepted", meter)
+        self._counters[_counter_key(meter)] = counter
 
     async def _meter_named(self, notification: DataNotification) -> MeterLinkRow:
         name = device_name(notification)

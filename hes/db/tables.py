@@ -200,6 +200,9 @@ class Meter(_Timestamps, Base):
     dlms_authentication_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     dlms_block_cipher_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     dlms_invocation_counter: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The invocation counter of the last ciphered push accepted from the meter: a push not above it is a replay,
+    # whichever instance it reaches and however long after. Reset with the block cipher key.
+    dlms_push_counter: Mapped[int | None] = mapped_column(BigInteger)
     # Communication health, kept on the meter row so the console and the status check read one row.
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -316,6 +316,8 @@ def _set_columns(meter: Meter, changes: Mapping[str, object], box: SecretBox) ->
             continue
         if name in _SECRET_COLUMNS:
             setattr(meter, _SECRET_COLUMNS[name], _seal(box, name, value))
+            if name == "dlms_block_cipher_key":
+                meter.dlms_push_counter = None  # a meter given a new key counts its pushes afresh
         else:
             setattr(meter, name, value)
 

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from hes.connectivity.push_receiver import PUSH_REJECTED
-from hes.db.enums import ConnectionMode, EventCategory, MeterStatus, ReadingSource, Severity
+from hes.db.enums import ConnectionMode, EventCategory, MeterStatus, ReadingSource, Role, Severity
 from hes.runtime import Runtime
+from hes.services.meters import MeterFields, update_meter
+from hes.services.principal import Principal
 from hes.simulator.fleet import FleetSpec, fleet_from_options
 from hes.simulator.push import PushRunner, PushSettings
 from hes.simulator.push_messages import AlarmBit, PushMessages
@@ -30,6 +32,7 @@ from tests.connectivity.inbound_meters import (
 from tests.simulator.gurux_peer import ENERGY_WH, NOW, tiny_objects
 
 ENERGY = "1-0:1.8.0.255"
+ADMIN = Principal(user_id=0, username="test", role=Role.ADMIN)
 
 
 @contextlib.asynccontextmanager
@@ -122,6 +125,37 @@ async def test_a_tampered_or_replayed_ciphered_push_is_refused_and_recorded(runt
     rejected = await events(runtime, meter_id)
     assert [event.event_type for event in rejected] == [PUSH_REJECTED, PUSH_REJECTED]
     assert rejected[1].details is not None and "replayed" in rejected[1].details["reason"]
+
+
+async def test_a_replay_is_refused_after_a_restart_and_by_another_instance(runtime: Runtime) -> None:
+    fleet = fleet_from_options(1, auth="hls", base_port=0)
+    (meter_id,) = (await register(runtime, fleet.meters, mode=ConnectionMode.PUSH)).values()
+    messages = _messages(fleet)
+    first, second = messages.push(), messages.push()  # invocation counters 1 and 2
+    async with inbound_port(runtime) as one_instance, inbound_port(runtime) as another:
+        await send(one_instance.port, second)
+        await send(another.port, second)  # the same push to a peer that never saw it
+        await send(another.port, first)  # an older one
+    async with inbound_port(runtime) as restarted:
+        await send(restarted.port, second)
+    assert len(await readings(runtime, meter_id)) == 1
+    rejected = await events(runtime, meter_id)
+    assert [event.event_type for event in rejected] == [PUSH_REJECTED] * 3
+    assert all(event.details is not None and "replayed" in event.details["reason"] for event in rejected)
+    assert (await meter(runtime, meter_id)).dlms_push_counter == 2
+
+
+async def test_a_new_block_cipher_key_counts_pushes_afresh(runtime: Runtime) -> None:
+    fleet = fleet_from_options(1, auth="hls", base_port=0)
+    (meter_id,) = (await register(runtime, fleet.meters, mode=ConnectionMode.PUSH)).values()
+    async with inbound_port(runtime) as server:
+        await send(server.port, _messages(fleet).push())
+    assert (await meter(runtime, meter_id)).dlms_push_counter == 1
+    async with runtime.sessions() as session:
+        key = "00112233445566778899AABBCCDDEEFF"
+        changed = MeterFields(dlms_block_cipher_key=key)
+        await update_meter(session, ADMIN, meter_id, changed, frozenset({"dlms_block_cipher_key"}), runtime.secret_box)
+    assert (await meter(runtime, meter_id)).dlms_push_counter is None
 
 
 async def test_a_plain_push_in_the_name_of_a_ciphered_meter_is_refused(runtime: Runtime) -> None:

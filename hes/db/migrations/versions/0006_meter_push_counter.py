@@ -1,0 +1,28 @@
+"""the last invocation counter accepted from each meter's ciphered pushes, shared by every HES instance
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("meters", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("dlms_push_counter", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("meters", schema=None) as batch_op:
+        batch_op.drop_column("dlms_push_counter")
