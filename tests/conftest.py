@@ -109,6 +109,14 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     await runtime.engine.dispose()
 
 
+@pytest.fixture
+async def second_instance(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """Another HES instance's view of the same database: its own engine and connection pool."""
+    other = Runtime.from_settings(runtime.settings)
+    yield other
+    await other.close()
+
+
 async def _empty_tables(runtime: Runtime, attempts: int = 3) -> None:
     for attempt in range(1, attempts + 1):
         try:

@@ -150,6 +150,7 @@ class DialInServer:
                 async with asyncio.timeout(_SHUTDOWN_TIMEOUT):
                     await self._server.wait_closed()
             self._server = None
+        await self.receiver.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = _peer(writer)

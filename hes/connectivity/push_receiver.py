@@ -42,6 +42,7 @@ from hes.connectivity.dlms.notification import (
     decode_notification,
     peek_system_title,
 )
+from hes.connectivity.push_counters import PushCounterClaims
 from hes.connectivity.push_mapping import PushContents, device_name, map_push, meter_numbers_of
 from hes.db.enums import EventCategory, Severity
 from hes.db.store import events as event_log
@@ -112,8 +113,13 @@ class PushReceiver:
         self._by_number: dict[str, _Cached] = {}
         # (meter id, its sealed key) -> the highest invocation counter accepted from it: new keys count afresh.
         self._counters: dict[tuple[int, bytes], int] = {}
+        self._claims = PushCounterClaims(sessions)
         self._note_interval = note_interval
         self._noted: dict[int, float] = {}  # meter id -> when its last push_rejected event was written
+
+    async def close(self) -> None:
+        """Wait for the push counters being recorded."""
+        await self._claims.close()
 
     def forget(self) -> None:
         """Drop the cached meters (after their keys or numbers changed); the counters are kept."""
@@ -327,9 +333,7 @@ class PushReceiver:
     async def _claim_counter(self, meter: MeterLinkRow, counter: int) -> None:
         """Record `counter` as the meter's last accepted one, or refuse the push as a replay."""
         try:
-            async with self._sessions() as session:
-                advanced = await meter_identity.advance_push_counter(session, meter.id, counter)
-                await session.commit()
+            advanced = await self._claims.claim(meter.id, counter)
         except (DBAPIError, OSError) as error:
             raise PushRefused(f"the push's invocation counter could not be checked: {error}", meter) from error
         if not advanced:

@@ -52,14 +52,6 @@ class Recorder:
             await self._changed.wait_for(lambda: len(self.runs) >= count)
 
 
-@pytest.fixture
-async def second_instance(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """Another process's view of the same database: its own engine and connection pool."""
-    other = Runtime.from_settings(runtime.settings)
-    yield other
-    await other.close()
-
-
 def _scheduler(runtime: Runtime, *jobs: Job) -> Scheduler:
     return Scheduler(runtime.engine, runtime.sessions, runtime.settings, jobs)
 

@@ -7,15 +7,16 @@ secrets still sealed, so the dispatcher can turn it into a MeterTarget and a Met
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hes.db.store.meter_links import MeterLinkRow, link_query
 from hes.db.tables import Meter
 
-__all__ = ["advance_push_counter", "by_numbers", "by_system_title"]
+__all__ = ["by_numbers", "by_system_title", "settle_push_counters"]
 
 # Numbers per lookup at most: a push or an identification names a handful; far below any bound-parameter limit.
 _MAX_NUMBERS = 1_000
@@ -38,17 +39,33 @@ async def by_numbers(session: AsyncSession, numbers: Collection[str]) -> list[Me
     return [MeterLinkRow(*row) for row in rows.tuples()]
 
 
-async def advance_push_counter(session: AsyncSession, meter_id: int, counter: int) -> bool:
-    """Make `counter` the meter's last accepted push counter if it is above the stored one (no commit).
+async def settle_push_counters(session: AsyncSession, claims: Sequence[tuple[int, int]]) -> list[bool]:
+    """Settle (meter id, invocation counter) claims in order against the meters' last accepted counters (no commit).
 
-    Returns False when it is not: the push is a replay, wherever and whenever the first copy arrived. One
-    conditional UPDATE, so two instances given the same push accept it once.
+    A claim is accepted when its counter is above the meter's last accepted one, stored or accepted earlier in
+    `claims`, and then becomes it. The meters' rows are locked in id order (as every writer of meter rows does),
+    so instances settling the same meter take turns: a push reaching two of them is accepted once.
     """
-    stored = Meter.dlms_push_counter
-    result = await session.execute(
-        update(Meter)
-        .where(Meter.id == meter_id, or_(stored.is_(None), stored < counter))
-        # updated_at is set to itself: a push is not an edit of the meter record.
-        .values(dlms_push_counter=counter, updated_at=Meter.updated_at)
+    table = cast(Table, Meter.__table__)
+    ids = sorted({meter_id for meter_id, _ in claims})
+    rows = await session.execute(
+        select(table.c.id, table.c.dlms_push_counter).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
     )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+    last: dict[int, int | None] = dict(rows.tuples().all())
+    advanced: dict[int, int] = {}
+    accepted: list[bool] = []
+    for meter_id, counter in claims:
+        previous = advanced.get(meter_id, last.get(meter_id))
+        ok = previous is None or counter > previous
+        if ok:
+            advanced[meter_id] = counter
+        accepted.append(ok)
+    if advanced:
+        # updated_at is set to itself: a push is not an edit of the meter record.
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("meter"))
+            .values(dlms_push_counter=bindparam("counter"), updated_at=table.c.updated_at)
+        )
+        await session.execute(statement, [{"meter": meter, "counter": counter} for meter, counter in advanced.items()])
+    return accepted
