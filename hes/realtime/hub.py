@@ -126,6 +126,7 @@ class RealtimeHub:
         if came_online:
             await self.status_changed(came_online)
         if updates:
+            await self._disconnect_laggards()
             await self._emit_grouped(ServerEvent.METER_READING_UPDATE, [(update, update.wire) for update in updates])
         return next_due
 
@@ -160,15 +161,19 @@ class RealtimeHub:
                     by_room[room].append(wire)
         sent_at = datetime.now(UTC).isoformat()
         for room, meters in by_room.items():
-            await self._disconnect_laggards(room)
             await self._emit(event, {"sentAt": sent_at, "meters": meters}, (room,))
 
-    async def _disconnect_laggards(self, room: str) -> None:
-        """Disconnect this instance's clients in `room` with more than `max_queued_packets` waiting to be sent."""
-        sockets = self.server.eio.sockets  # engine.io's own: one send queue per connection
-        for sid, eio_sid in list(self.server.manager.get_participants(NAMESPACE, room)):
-            socket = sockets.get(eio_sid)
-            if socket is None or socket.queue.qsize() <= self._max_queued:
+    async def _disconnect_laggards(self) -> None:
+        """Disconnect this instance's clients with more than `max_queued_packets` waiting to be sent.
+
+        Each connection is looked at once a flush, whatever the number of rooms it joined.
+        """
+        # engine.io's own sockets: one send queue per connection
+        for eio_sid, socket in list(self.server.eio.sockets.items()):
+            if socket.queue.qsize() <= self._max_queued:
+                continue
+            sid = self.server.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
+            if sid is None:  # not (or no longer) connected to the namespace: nothing is emitted to it
                 continue
             SLOW_CLIENTS.inc()
             waiting = socket.queue.qsize()
