@@ -371,6 +371,15 @@ class Command(Base):
     error: Mapped[str | None] = mapped_column(String(500))
 
 
+class JobSlot(Base):
+    """The last slot of each periodic job that an instance claimed: a slot is claimed, so run, once."""
+
+    __tablename__ = "job_slots"
+
+    job: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_slot: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AuditEntry(Base):
     """Who changed what, when: one row per change made through HES Core."""
 

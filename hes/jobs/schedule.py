@@ -18,8 +18,7 @@ from hes.db.store import advisory
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,59}")
-# Longest a peer may start a slot after its due time, and so the clock skew between instances tolerated
-# (see Scheduler): a quarter of the interval, at most five minutes.
+# Longest a slot may start after its due time (see Scheduler): a quarter of the interval, at most five minutes.
 _MAX_START_WINDOW = timedelta(minutes=5)
 
 

@@ -1,12 +1,11 @@
 """The scheduler: runs each job on its slots, once across HES instances, and outlives any job's failure.
 
 On PostgreSQL several instances share the database, and each slot of a job runs on exactly one of them: every
-instance wakes at the same due time and tries the job's advisory lock; the one that gets it runs the slot and
-keeps the lock until `2 x start_window` after the due time, while the others give up on a slot once it is
-`start_window` old (asked again once the lock is held, since a peer may release it before a slow connection
-arrives). So a slot runs once as long as instance clocks agree within `start_window` (NTP keeps them
-within milliseconds), and a run that overruns the next due time makes its peers skip that slot rather than run
-beside it. On SQLite (one process) jobs just run.
+instance wakes at the same due time and tries the job's advisory lock; the one that gets it claims the slot in
+`job_slots` (hes.db.store.job_slots) and runs it, holding the lock while it runs, so a run that overruns the next
+due time makes its peers skip that slot rather than run beside it. A peer that gets the lock later (a slow
+connection, a holder stopped early) finds the slot claimed and skips it: the claim, not timing, makes it once.
+A slot more than `start_window` old is not started at all. On SQLite (one process) jobs just run.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hes.config import Settings
+from hes.db.store import job_slots
 from hes.jobs.locks import advisory_lock
 from hes.jobs.schedule import Job, JobContext
 
@@ -39,7 +39,7 @@ class Outcome(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    HELD_ELSEWHERE = "held_elsewhere"  # another instance runs this slot
+    HELD_ELSEWHERE = "held_elsewhere"  # another instance runs or ran this slot
     LATE = "late"  # woke past the start window; the slot is left to the instance that took it
     UNAVAILABLE = "unavailable"  # the database could not be asked for the lock
 
@@ -152,14 +152,13 @@ class Scheduler:
             async with advisory_lock(self._engine, job.lock_key) as held:
                 if not held:
                     return self._skip(job, slot, Outcome.HELD_ELSEWHERE)
-                # Asked again once the lock is held: getting a connection can take longer than the window,
-                # and by then the peer that ran this slot may have released it.
-                if self._too_late(job, slot):
+                if self._too_late(job, slot):  # getting a connection can take longer than the window
                     return self._skip(job, slot, Outcome.LATE)
-                outcome = await self._run(job, slot)
-                # Keep the slot claimed until every peer has given up on it (see the module docstring).
-                await _sleep_until(slot + 2 * job.start_window)
-                return outcome
+                async with self._engine.begin() as connection:
+                    claimed = await job_slots.claim(connection, job.name, slot)
+                if not claimed:  # a peer ran it and let go of the lock before this instance asked
+                    return self._skip(job, slot, Outcome.HELD_ELSEWHERE)
+                return await self._run(job, slot)
         except Exception as error:
             return self._skip(job, slot, Outcome.UNAVAILABLE, error)
 
